@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Fetches the ONNX Runtime C/C++ API headers into DEST (DEST/include/onnxruntime/*.h).
+#
+# The onnxruntime wheel carries the shared library but no headers, so the build takes
+# them from Debian's libonnxruntime-dev package (API version 21; a newer runtime serves
+# older API versions). The package is downloaded with apt using a private state
+# directory and a sources list derived from this machine's own Debian source with the
+# suite set to trixie; nothing on the system is changed.
+#
+# Usage: scripts/fetch_ort_headers.sh DEST
+set -euo pipefail
+dest=${1:?usage: fetch_ort_headers.sh DEST}
+if [ -f "$dest/include/onnxruntime/onnxruntime_cxx_api.h" ]; then
+  exit 0
+fi
+command -v apt-get >/dev/null || {
+  echo "fetch_ort_headers: apt-get not found; pass -DFASTSBERT_ORT_INCLUDE_DIR=<dir with onnxruntime_cxx_api.h> to CMake" >&2
+  exit 1
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/etc/sources.list.d" "$work/etc/preferences.d"
+
+# The machine's own Debian mirror, whichever way its sources are written.
+uri=""
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  uri=$(awk '/^URIs:/ {print $2; exit}' "$f")
+  [ -n "$uri" ] && break
+done
+if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+  uri=$(awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+fi
+[ -n "$uri" ] || { echo "fetch_ort_headers: no Debian source found in /etc/apt" >&2; exit 1; }
+
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" > "$work/etc/sources.list"
+apt_opts=(
+  -o "Dir::Etc::SourceList=$work/etc/sources.list"
+  -o "Dir::Etc::SourceParts=$work/etc/sources.list.d"
+  -o "Dir::Etc::Preferences=$work/etc/preferences"
+  -o "Dir::Etc::PreferencesParts=$work/etc/preferences.d"
+  -o "Dir::State::Lists=$work/lists"
+  -o "Dir::Cache=$work/cache"
+  -o "Debug::NoLocking=1"
+  -o "APT::Sandbox::User=root"
+)
+apt-get "${apt_opts[@]}" -qq update >/dev/null
+(cd "$work" && apt-get "${apt_opts[@]}" -qq download libonnxruntime-dev >/dev/null)
+deb=$(ls "$work"/libonnxruntime-dev_*.deb)
+dpkg -x "$deb" "$work/root"
+header=$(find "$work/root" -name onnxruntime_cxx_api.h | head -1)
+[ -n "$header" ] || { echo "fetch_ort_headers: no onnxruntime_cxx_api.h in $deb" >&2; exit 1; }
+mkdir -p "$dest/include/onnxruntime"
+cp "$(dirname "$header")"/*.h "$dest/include/onnxruntime/"
+echo "fetch_ort_headers: $(basename "$deb") -> $dest/include/onnxruntime"
