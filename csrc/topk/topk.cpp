@@ -23,13 +23,12 @@
 #define FASTSBERT_X86 1
 #endif
 #if defined(__linux__)
+#include <dlfcn.h>
 #include <sched.h>
 #endif
 
 #include "topk/topk_internal.h"
-#ifdef FASTSBERT_TOPK_CUDA
-#include "topk/cuda/topk_cuda.h"
-#endif
+#include "topk/cuda/topk_cuda_api.h"
 
 namespace fastsbert {
 namespace topk_detail {
@@ -283,13 +282,6 @@ std::vector<float> inverse_norms(const MatrixView& m, const char* name, int thre
   return inv;
 }
 
-void normalise_rows(const float* src, size_t rows, size_t d, const float* inv, float* dst) {
-  for (size_t i = 0; i < rows; ++i) {
-    const float s = inv[i];
-    for (size_t k = 0; k < d; ++k) dst[i * d + k] = src[i * d + k] * s;
-  }
-}
-
 size_t block_cols(const KernelOps& ops, size_t d) {
   size_t c = std::max(kMinBlockCols, kBlockBytes / (std::max<size_t>(d, 1) * sizeof(float)));
   return (c + ops.nr - 1) / ops.nr * ops.nr;
@@ -313,18 +305,15 @@ void search_cpu(MatrixView q, MatrixView c, size_t k, float* scores, int64_t* in
   const int t = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), blocks));
   const size_t chunk = std::min(kQueryChunk, q.rows);
 
-  AlignedFloats qn = cosine ? alloc_floats(chunk * d) : nullptr;
+  AlignedFloats qa = alloc_floats(ops.packed_a_size(chunk, d));
   std::vector<std::unique_ptr<RowSelection>> sel(static_cast<size_t>(t));
   std::vector<AlignedFloats> packed(static_cast<size_t>(t));
   for (int i = 0; i < t; ++i) packed[static_cast<size_t>(i)] = alloc_floats(ops.packed_size(bc, d));
 
   for (size_t q0 = 0; q0 < q.rows; q0 += chunk) {
     const size_t qr = std::min(chunk, q.rows - q0);
-    const float* a = q.data + q0 * d;
-    if (cosine) {
-      normalise_rows(a, qr, d, inv_q.data() + q0, qn.get());
-      a = qn.get();
-    }
+    ops.pack_a(q.data + q0 * d, qr, d, cosine ? inv_q.data() + q0 : nullptr, qa.get());
+    const float* a = qa.get();
     std::atomic<size_t> next{0};
     run_parallel(t, [&](int id) {
       auto& s = sel[static_cast<size_t>(id)];
@@ -417,7 +406,7 @@ void all_pairs(MatrixView x, RowSelection& sel, bool range, const TopkOptions& o
     std::exception_ptr error;
     AlignedFloats pa, pb;
     try {
-      pa = cosine ? alloc_floats(bs * d) : nullptr;
+      pa = alloc_floats(ops.packed_a_size(bs, d));
       pb = alloc_floats(ops.packed_size(bs, d));
     } catch (...) {
       error = std::current_exception();
@@ -429,11 +418,8 @@ void all_pairs(MatrixView x, RowSelection& sel, bool range, const TopkOptions& o
           const Pair p = rounds[r][w];
           const size_t r0 = p.i * bs, rn = std::min(bs, n - r0);
           const size_t c0 = p.j * bs, cn = std::min(bs, n - c0);
-          const float* a = x.data + r0 * d;
-          if (cosine) {
-            normalise_rows(a, rn, d, inv.data() + r0, pa.get());
-            a = pa.get();
-          }
+          ops.pack_a(x.data + r0 * d, rn, d, cosine ? inv.data() + r0 : nullptr, pa.get());
+          const float* a = pa.get();
           ops.pack_b(x.data + c0 * d, cn, d, cosine ? inv.data() + c0 : nullptr, pb.get());
           // Column sub-blocks keep the packed operand L2-resident.
           for (size_t s0 = 0; s0 < cn; s0 += sub) {
@@ -502,16 +488,75 @@ SimdLevel topk_simd_level() {
   return topk_supported_simd_levels().back();
 }
 
-bool topk_cuda_available() {
-#ifdef FASTSBERT_TOPK_CUDA
-  return cuda::device_count() > 0;
-#else
-  return false;
-#endif
-}
 
 namespace {
 bool is_cuda(const std::string& device) { return device.rfind("cuda", 0) == 0; }
+
+// ---------------------------------------------------------------- CUDA (optional)
+// libfastsbert_topk_cuda.so is opened on first use, from $FASTSBERT_TOPK_CUDA_LIBRARY or
+// the folder of the binary holding this code; the CPU build never links CUDA.
+struct CudaLib {
+  fastsbert_topk_cuda_search_fn search = nullptr;
+  fastsbert_topk_cuda_device_count_fn device_count = nullptr;
+  std::string error;
+  CudaLib() {
+#if defined(__linux__)
+    std::string path;
+    if (const char* env = std::getenv("FASTSBERT_TOPK_CUDA_LIBRARY")) {
+      path = env;
+    } else {
+      Dl_info info;
+      if (dladdr(reinterpret_cast<void*>(&topk_cuda_available), &info) && info.dli_fname) {
+        path = info.dli_fname;
+        path = path.substr(0, path.find_last_of('/') + 1);
+      }
+      path += "libfastsbert_topk_cuda.so";
+    }
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      error = e ? e : path + ": cannot be opened";
+      return;
+    }
+    search = reinterpret_cast<fastsbert_topk_cuda_search_fn>(dlsym(h, "fastsbert_topk_cuda_search"));
+    device_count = reinterpret_cast<fastsbert_topk_cuda_device_count_fn>(
+        dlsym(h, "fastsbert_topk_cuda_device_count"));
+    if (!search || !device_count) {
+      search = nullptr;
+      error = path + ": not a fastsbert CUDA top-k library";
+    }
+#else
+    error = "CUDA top-k is only built on Linux";
+#endif
+  }
+};
+const CudaLib& cuda_lib() {
+  static const CudaLib lib;
+  return lib;
+}
+
+void search_cuda(MatrixView q, MatrixView c, size_t k, float* scores, int64_t* indices,
+                 const TopkOptions& opt) {
+  const CudaLib& lib = cuda_lib();
+  if (!lib.search) {
+    throw std::runtime_error("device \"" + opt.device +
+                             "\": the CUDA top-k kernel is not available (" + lib.error + ")");
+  }
+  int dev = 0;
+  if (opt.device.size() > 4) {
+    if (opt.device[4] != ':') throw std::invalid_argument("device: expected cuda or cuda:N");
+    dev = std::stoi(opt.device.substr(5));
+  }
+  const int threads = resolve_threads(opt.threads);
+  inverse_norms(q, "queries", threads);  // rejects NaN / infinity as on the CPU
+  inverse_norms(c, "corpus", threads);
+  char err[512] = {0};
+  if (lib.search(q.data, q.rows, c.data, c.rows, q.cols, k,
+                 opt.metric == Metric::cosine ? 1 : 0, dev, scores, indices, err,
+                 sizeof(err)) != 0) {
+    throw std::runtime_error(std::string("CUDA top-k: ") + err);
+  }
+}
 void check_cpu_only(const TopkOptions& opt, const char* what) {
   if (opt.device != "cpu") {
     throw std::invalid_argument(std::string(what) + ": device must be \"cpu\", got \"" +
@@ -519,6 +564,11 @@ void check_cpu_only(const TopkOptions& opt, const char* what) {
   }
 }
 }  // namespace
+
+bool topk_cuda_available() {
+  const CudaLib& lib = cuda_lib();
+  return lib.search && lib.device_count() > 0;
+}
 
 void topk_search(MatrixView queries, MatrixView corpus, size_t k, float* scores,
                  int64_t* indices, const TopkOptions& options) {
@@ -530,18 +580,8 @@ void topk_search(MatrixView queries, MatrixView corpus, size_t k, float* scores,
                                 std::to_string(corpus.cols));
   }
   if (is_cuda(options.device)) {
-#ifdef FASTSBERT_TOPK_CUDA
-    int dev = 0;
-    if (options.device.size() > 5) dev = std::stoi(options.device.substr(5));
-    inverse_norms(queries, "queries", resolve_threads(options.threads));  // finiteness
-    inverse_norms(corpus, "corpus", resolve_threads(options.threads));
-    cuda::search(queries.data, queries.rows, corpus.data, corpus.rows, queries.cols, k,
-                 options.metric == Metric::cosine, dev, scores, indices);
+    search_cuda(queries, corpus, k, scores, indices, options);
     return;
-#else
-    throw std::runtime_error("device \"" + options.device +
-                             "\": this fastsbert was built without the CUDA top-k kernel");
-#endif
   }
   check_cpu_only(options, "topk_search");
   search_cpu(queries, corpus, k, scores, indices, options);

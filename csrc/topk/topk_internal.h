@@ -53,9 +53,12 @@ enum class TileMode : int {
   range_diag,  // range, diagonal tile: i <= j; i == j only once
 };
 
+// Bytes of packed A swept by each column panel while that panel stays in L1.
+constexpr size_t kStripBlockBytes = 96 * 1024;
+
 // One tile: a block of rows times a packed block of columns.
 struct Tile {
-  const float* a = nullptr;  // a_rows rows, row stride = d floats
+  const float* a = nullptr;  // packed by the same kernel's pack_a: a_rows rows
   size_t a_rows = 0;
   int64_t a_base = 0;         // global index of row 0 (selection row for `rows_sel`)
   const float* b = nullptr;  // packed by the same kernel's pack_b: b_cols columns
@@ -70,7 +73,11 @@ struct Tile {
 // The functions one SIMD level provides.
 struct KernelOps {
   const char* name;
+  size_t mr;  // packed strip height (rows)
   size_t nr;  // packed panel width (columns)
+  size_t (*packed_a_size)(size_t rows, size_t d);
+  // Packs src rows [0, rows) (stride d) into strips of mr, scaled like pack_b.
+  void (*pack_a)(const float* src, size_t rows, size_t d, const float* scale, float* dst);
   // Size in floats of the packed form of `cols` columns of dimension d.
   size_t (*packed_size)(size_t cols, size_t d);
   // Packs src rows [0, cols) (stride d) into panels of nr, multiplying row j by

@@ -64,28 +64,48 @@ struct Kernel {
     }
   }
 
-  // out[r * NR + l] = sum_k a[r][k] * b[k * NR + l], accumulated in k order.
-  static inline void micro(const float* const* a, const float* b, size_t d, float* out) {
+  static size_t packed_a_size(size_t rows, size_t d) { return (rows + MR - 1) / MR * MR * d; }
+
+  // Strip s holds rows [s*MR, s*MR + MR) as d columns of MR floats; missing rows are 0.
+  static void pack_a(const float* src, size_t rows, size_t d, const float* scale, float* dst) {
+    const size_t strips = (rows + MR - 1) / MR;
+    for (size_t st = 0; st < strips; ++st) {
+      float* out = dst + st * d * MR;
+      for (int r = 0; r < MR; ++r) {
+        const size_t i = st * MR + static_cast<size_t>(r);
+        if (i >= rows) {
+          for (size_t k = 0; k < d; ++k) out[k * MR + r] = 0.0f;
+        } else if (scale) {
+          const float* row = src + i * d;
+          const float s = scale[i];
+          for (size_t k = 0; k < d; ++k) out[k * MR + r] = row[k] * s;
+        } else {
+          const float* row = src + i * d;
+          for (size_t k = 0; k < d; ++k) out[k * MR + r] = row[k];
+        }
+      }
+    }
+  }
+
+  // out[r * NR + l] = sum_k a[k * MR + r] * b[k * NR + l], accumulated in k order.
+  static inline void micro(const float* a, const float* b, size_t d, float* out) {
     typename T::V c[MR][NV];
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) c[r][v] = T::zero();
-    const float* a_r[MR];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) a_r[r] = a[r];
     for (size_t k = 0; k < d; ++k) {
       typename T::V bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = T::load(b + k * NR + v * W);
-#pragma GCC unroll 16
+#pragma GCC unroll 32
       for (int r = 0; r < MR; ++r) {
-        const typename T::V av = T::set1(a_r[r][k]);
+        const typename T::V av = T::set1(a[k * MR + r]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) c[r][v] = T::fma(av, bv[v], c[r][v]);
       }
     }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) T::store(out + r * NR + v * W, c[r][v]);
@@ -107,61 +127,82 @@ struct Kernel {
     return m;
   }
 
+  // Loop order (BLIS-like): for each block of kStripsPerBlock row strips (L2-resident),
+  // for each column panel (L1-resident across the block), for each strip: one micro-tile.
   static void tile(const Tile& t) {
     alignas(64) float out[MR * NR];
     const size_t panels = (t.b_cols + NR - 1) / NR;
-    const bool diag = t.mode == TileMode::upper_diag || t.mode == TileMode::range_diag;
-    const bool strict = t.mode == TileMode::upper_diag;
-    const bool both = t.mode != TileMode::rows;
-    const uint64_t all = NR == 64 ? ~uint64_t{0} : (uint64_t{1} << NR) - 1;
-    Select& rs = *t.rows_sel;
-    for (size_t i0 = 0; i0 < t.a_rows; i0 += MR) {
-      const size_t rows = t.a_rows - i0 < static_cast<size_t>(MR) ? t.a_rows - i0 : MR;
-      const float* a[MR];
-      for (int r = 0; r < MR; ++r)
-        a[r] = t.a + (i0 + (static_cast<size_t>(r) < rows ? r : 0)) * t.d;
-      const int64_t gi0 = t.a_base + static_cast<int64_t>(i0);
+    const size_t strips = (t.a_rows + MR - 1) / MR;
+    const size_t per_block = strips_per_block(t.d);
+    for (size_t s0 = 0; s0 < strips; s0 += per_block) {
+      const size_t s1 = s0 + per_block < strips ? s0 + per_block : strips;
       for (size_t p = 0; p < panels; ++p) {
-        const int64_t gj0 = t.b_base + static_cast<int64_t>(p * NR);
-        // On a diagonal tile, skip panels lying wholly below the diagonal.
-        if (diag && gi0 > gj0 + NR - 1) continue;
-        micro(a, t.b + p * t.d * NR, t.d, out);
-        const size_t left = t.b_cols - p * NR;
-        const uint64_t valid = left >= static_cast<size_t>(NR) ? all : (uint64_t{1} << left) - 1;
-        typename T::V tc[NV];
-        if (both) {
-#pragma GCC unroll 4
-          for (int v = 0; v < NV; ++v) tc[v] = T::loadu(t.cols_sel->thr + gj0 + v * W);
-        }
-        for (size_t r = 0; r < rows; ++r) {
-          const int64_t gi = gi0 + static_cast<int64_t>(r);
-          const float* row = out + r * NR;
-          uint64_t allowed = valid;
-          if (diag) allowed &= diag_mask(gi, gj0, strict, all);
-          uint64_t m = ge_row(row, T::set1(rs.thr[gi])) & allowed;
-          while (m) {
-            const int l = lowest_bit(m);
-            m &= m - 1;
-            select_push(rs, static_cast<size_t>(gi), row[l], static_cast<int32_t>(gj0 + l));
-          }
-          if (!both) continue;
-          // The column side: pair (gi, gj) also competes for row gj's list; on a range
-          // diagonal tile the self pair gi == gj was offered once above.
-          if (t.mode == TileMode::range_diag) allowed &= diag_mask(gi, gj0, true, all);
-          m = ge_cols(row, tc) & allowed;
-          while (m) {
-            const int l = lowest_bit(m);
-            m &= m - 1;
-            select_push(*t.cols_sel, static_cast<size_t>(gj0 + l), row[l],
-                        static_cast<int32_t>(gi));
-          }
+        const float* b = t.b + p * t.d * NR;
+        for (size_t st = s0; st < s1; ++st) {
+          const int64_t gi0 = t.a_base + static_cast<int64_t>(st * MR);
+          const int64_t gj0 = t.b_base + static_cast<int64_t>(p * NR);
+          // On a diagonal tile, skip micro-tiles lying wholly below the diagonal.
+          if ((t.mode == TileMode::upper_diag || t.mode == TileMode::range_diag) &&
+              gi0 > gj0 + NR - 1)
+            continue;
+          micro(t.a + st * t.d * MR, b, t.d, out);
+          epilogue(t, out, st, p);
         }
       }
     }
   }
 
+  // Strips of A kept in L2 while the column panels sweep past: about kStripBlockBytes.
+  static size_t strips_per_block(size_t d) {
+    const size_t bytes = static_cast<size_t>(MR) * (d ? d : 1) * sizeof(float);
+    const size_t n = kStripBlockBytes / bytes;
+    return n ? n : 1;
+  }
+
+  // Offers the micro-tile's scores that beat the current thresholds to selection.
+  static void epilogue(const Tile& t, const float* out, size_t st, size_t p) {
+    const bool diag = t.mode == TileMode::upper_diag || t.mode == TileMode::range_diag;
+    const bool strict = t.mode == TileMode::upper_diag;
+    const bool both = t.mode != TileMode::rows;
+    const uint64_t all = NR == 64 ? ~uint64_t{0} : (uint64_t{1} << NR) - 1;
+    const size_t rows = t.a_rows - st * MR < static_cast<size_t>(MR) ? t.a_rows - st * MR : MR;
+    const size_t left = t.b_cols - p * NR;
+    const uint64_t valid = left >= static_cast<size_t>(NR) ? all : (uint64_t{1} << left) - 1;
+    const int64_t gi0 = t.a_base + static_cast<int64_t>(st * MR);
+    const int64_t gj0 = t.b_base + static_cast<int64_t>(p * NR);
+    Select& rs = *t.rows_sel;
+    typename T::V tc[NV] = {};
+    if (both) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) tc[v] = T::loadu(t.cols_sel->thr + gj0 + v * W);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      const int64_t gi = gi0 + static_cast<int64_t>(r);
+      const float* row = out + r * NR;
+      uint64_t allowed = valid;
+      if (diag) allowed &= diag_mask(gi, gj0, strict, all);
+      uint64_t m = ge_row(row, T::set1(rs.thr[gi])) & allowed;
+      while (m) {
+        const int l = lowest_bit(m);
+        m &= m - 1;
+        select_push(rs, static_cast<size_t>(gi), row[l], static_cast<int32_t>(gj0 + l));
+      }
+      if (!both) continue;
+      // The column side: pair (gi, gj) also competes for row gj's list; on a range
+      // diagonal tile the self pair gi == gj was offered once above.
+      if (t.mode == TileMode::range_diag) allowed &= diag_mask(gi, gj0, true, all);
+      m = ge_cols(row, tc) & allowed;
+      while (m) {
+        const int l = lowest_bit(m);
+        m &= m - 1;
+        select_push(*t.cols_sel, static_cast<size_t>(gj0 + l), row[l], static_cast<int32_t>(gi));
+      }
+    }
+  }
+
   static const KernelOps* ops(const char* name) {
-    static const KernelOps o{name, static_cast<size_t>(NR), &packed_size, &pack_b, &tile};
+    static const KernelOps o{name,        static_cast<size_t>(MR), static_cast<size_t>(NR),
+                             &packed_a_size, &pack_a,  &packed_size, &pack_b, &tile};
     return &o;
   }
 };
