@@ -106,8 +106,20 @@ def run_method(method: str, path: str, k: int, threads: int, repeat: int) -> dic
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"times": times, "rss_mb": rss_mb, **extra}
+    return {"times": times, "rss_mb": peak_rss_mb(), **extra}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from
+    the parent across fork + exec, which would charge the parent's peak to every method."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
