@@ -9,6 +9,7 @@
 #include <string>
 
 #include "fastsbert/encoder.h"
+#include "fastsbert/topk.h"
 
 namespace py = pybind11;
 
@@ -62,6 +63,107 @@ py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::
   return out;
 }
 
+// ---------------------------------------------------------------- topk
+// Checks that `a` is a C-contiguous 2-D float32 array and views it; never casts.
+fastsbert::MatrixView require_matrix(const py::array& a, const char* name) {
+  if (!a.dtype().is(py::dtype::of<float>())) {
+    throw py::type_error(std::string(name) + ": expected a numpy array of dtype float32, got " +
+                         std::string(py::str(a.dtype())) + " (convert with .astype(np.float32))");
+  }
+  if (a.ndim() != 2) {
+    throw py::value_error(std::string(name) + ": expected a 2-D array (n, dim), got " +
+                          std::to_string(a.ndim()) + "-D");
+  }
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(std::string(name) +
+                          ": expected a C-contiguous array (use np.ascontiguousarray)");
+  }
+  return {static_cast<const float*>(a.data()), static_cast<size_t>(a.shape(0)),
+          static_cast<size_t>(a.shape(1))};
+}
+
+fastsbert::Metric parse_metric(const std::string& metric) {
+  if (metric == "cosine") return fastsbert::Metric::cosine;
+  if (metric == "dot") return fastsbert::Metric::dot;
+  throw py::value_error("metric: expected \"cosine\" or \"dot\", got \"" + metric + "\"");
+}
+
+size_t require_count(int64_t v, const char* name) {
+  if (v < 0) throw py::value_error(std::string(name) + ": must be >= 0");
+  return static_cast<size_t>(v);
+}
+
+// Hands a vector's buffer to NumPy without copying it.
+template <typename T>
+py::array_t<T> adopt(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+  auto owned = std::make_unique<std::vector<T>>(std::move(v));
+  const T* data = owned->data();
+  py::capsule owner(owned.get(), [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  owned.release();
+  return py::array_t<T>(shape, data, owner);
+}
+
+py::tuple topk_topk(const py::array& queries_in, const py::object& corpus_in, int64_t k_in,
+                    const std::string& metric, int threads, const std::string& device) {
+  const auto queries = require_matrix(queries_in, "queries");
+  const bool self = corpus_in.is_none();
+  const auto corpus = self ? queries : require_matrix(corpus_in.cast<py::array>(), "corpus");
+  const size_t k = require_count(k_in, "k");
+  fastsbert::TopkOptions o;
+  o.metric = parse_metric(metric);
+  o.threads = threads;
+  o.device = device;
+  const size_t n = self ? (corpus.rows == 0 ? 0 : corpus.rows - 1) : corpus.rows;
+  const auto q = static_cast<py::ssize_t>(queries.rows);
+  const auto kk = static_cast<py::ssize_t>(fastsbert::topk_columns(k, n));
+  py::array_t<float> scores({q, kk});
+  py::array_t<int64_t> indices({q, kk});
+  float* s = scores.mutable_data();
+  int64_t* i = indices.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    if (self) {
+      fastsbert::topk_self(queries, k, s, i, o);
+    } else {
+      fastsbert::topk_search(queries, corpus, k, s, i, o);
+    }
+  }
+  return py::make_tuple(scores, indices);
+}
+
+py::tuple topk_pairs(const py::array& x_in, int64_t k, int64_t max_pairs,
+                     const std::string& metric, int threads) {
+  const auto x = require_matrix(x_in, "embeddings");
+  fastsbert::TopkOptions o;
+  o.metric = parse_metric(metric);
+  o.threads = threads;
+  fastsbert::ScoredPairs r;
+  const size_t kc = require_count(k, "top_k"), mp = require_count(max_pairs, "max_pairs");
+  {
+    py::gil_scoped_release nogil;
+    r = fastsbert::topk_pairs(x, kc, mp, o);
+  }
+  const auto count = static_cast<py::ssize_t>(r.scores.size());
+  return py::make_tuple(adopt(std::move(r.scores), {count}),
+                        adopt(std::move(r.pairs), {count, 2}));
+}
+
+py::tuple topk_communities(const py::array& x_in, double threshold, int64_t min_size,
+                           int threads) {
+  const auto x = require_matrix(x_in, "embeddings");
+  fastsbert::TopkOptions o;
+  o.threads = threads;
+  fastsbert::Communities r;
+  const size_t ms = require_count(min_size, "min_community_size");
+  {
+    py::gil_scoped_release nogil;
+    r = fastsbert::topk_communities(x, static_cast<float>(threshold), ms, o);
+  }
+  const auto n_off = static_cast<py::ssize_t>(r.offsets.size());
+  const auto n_mem = static_cast<py::ssize_t>(r.members.size());
+  return py::make_tuple(adopt(std::move(r.offsets), {n_off}), adopt(std::move(r.members), {n_mem}));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -96,5 +198,22 @@ PYBIND11_MODULE(_core, m) {
   // (native tokenizer bindings go here)
 
   // ---------------------------------------------------------------- topk
-  // (top-k similarity bindings go here)
+  m.def("topk", &topk_topk, py::arg("queries"), py::arg("corpus"), py::arg("k"),
+        py::arg("metric") = "cosine", py::arg("threads") = 0, py::arg("device") = "cpu",
+        "Exact top-k: (scores (q, k') float32, indices (q, k') int64), best first. "
+        "corpus=None searches queries against themselves without self pairs.");
+  m.def("topk_pairs", &topk_pairs, py::arg("embeddings"), py::arg("top_k"),
+        py::arg("max_pairs"), py::arg("metric") = "cosine", py::arg("threads") = 0,
+        "Paraphrase mining: (scores (p,) float32, pairs (p, 2) int64 with i < j), best first.");
+  m.def("topk_communities", &topk_communities, py::arg("embeddings"), py::arg("threshold"),
+        py::arg("min_size"), py::arg("threads") = 0,
+        "Community detection: (offsets (c + 1,) int64, members int64), largest first.");
+  m.def("topk_simd_level", [] { return std::string(fastsbert::simd_level_name(fastsbert::topk_simd_level())); },
+        "The SIMD level top-k runs with now (honours FASTSBERT_SIMD).");
+  m.def("topk_simd_levels", [] {
+        std::vector<std::string> out;
+        for (auto l : fastsbert::topk_supported_simd_levels()) out.emplace_back(fastsbert::simd_level_name(l));
+        return out;
+      }, "SIMD levels this build carries and this machine runs.");
+  m.def("topk_cuda_available", &fastsbert::topk_cuda_available);
 }

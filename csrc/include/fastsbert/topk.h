@@ -1,0 +1,92 @@
+// fastsbert top-k: exact nearest neighbours by cosine similarity or inner product.
+//
+// The score matrix is never stored whole: blocks of rows x columns are multiplied by a
+// SIMD micro-kernel and fed straight into per-row selection, so the memory used beyond the
+// inputs stays O(q * d + q * k + one block per thread) whatever the corpus size n is.
+//
+// Every SIMD level computes each score with the same sequence of fused multiply-adds
+// (k = 0, 1, ..., d - 1), so all levels return bit-identical results; the scalar level is
+// the reference. Ties are broken by the lower index.
+//
+// Errors: std::invalid_argument for bad arguments (shapes, NaN/inf values, unknown level),
+// std::runtime_error for a missing backend (CUDA not built or no device).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fastsbert {
+
+enum class Metric {
+  cosine,  // rows are L2-normalised first; an all-zero row scores 0 against everything
+  dot,     // plain inner product
+};
+
+enum class SimdLevel { scalar, avx2, avx512 };
+
+// A read-only view of a row-major, C-contiguous float32 matrix.
+struct MatrixView {
+  const float* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+};
+
+struct TopkOptions {
+  Metric metric = Metric::cosine;
+  // Worker threads; 0 means every core this process may run on.
+  int threads = 0;
+  // "cpu", "cuda" or "cuda:N". Only topk_search runs on CUDA.
+  std::string device = "cpu";
+};
+
+// Number of result columns for k neighbours among n candidates.
+inline size_t topk_columns(size_t k, size_t n) { return k < n ? k : n; }
+
+// For every query row, the topk_columns(k, corpus.rows) best corpus rows, best first.
+// `scores` and `indices` are (queries.rows, topk_columns(k, corpus.rows)), row-major.
+void topk_search(MatrixView queries, MatrixView corpus, size_t k, float* scores,
+                 int64_t* indices, const TopkOptions& options = {});
+
+// All pairs within one set: for every row i of x, the topk_columns(k, x.rows - 1) best
+// rows j != i. Each pair is scored once (the product is symmetric), which halves the work
+// of topk_search(x, x, k + 1). Output shapes as in topk_search.
+void topk_self(MatrixView x, size_t k, float* scores, int64_t* indices,
+               const TopkOptions& options = {});
+
+// Paraphrase mining: the union over rows i of the pairs {i, j} with j among the k best
+// neighbours of i (j != i), each pair once as (i < j), sorted by descending score (ties:
+// lower i, then lower j) and cut to max_pairs.
+struct ScoredPairs {
+  std::vector<float> scores;   // (count,)
+  std::vector<int64_t> pairs;  // (count, 2) row-major: i, j with i < j
+};
+ScoredPairs topk_pairs(MatrixView x, size_t k, size_t max_pairs,
+                       const TopkOptions& options = {});
+
+// Community detection with the semantics of sentence-transformers' community_detection:
+// every row whose neighbourhood {j : cos(i, j) >= threshold} (itself included) has at
+// least min_size members is a candidate community, members ordered by descending score;
+// candidates are taken largest first, each keeps the members not yet claimed, and is kept
+// when it still has min_size members (its centre first). Always uses cosine similarity.
+// Memory grows with the number of pairs above the threshold.
+struct Communities {
+  std::vector<int64_t> offsets;  // (count + 1,): community c is members[offsets[c]:offsets[c+1]]
+  std::vector<int64_t> members;
+};
+Communities topk_communities(MatrixView x, float threshold, size_t min_size,
+                             const TopkOptions& options = {});
+
+// The level a call made now would use: the best one this CPU and OS support, or the one
+// forced by the environment variable FASTSBERT_SIMD (scalar, avx2 or avx512; forcing a level
+// this machine cannot run raises std::invalid_argument).
+SimdLevel topk_simd_level();
+// Levels this binary carries and this machine can run, scalar first.
+std::vector<SimdLevel> topk_supported_simd_levels();
+const char* simd_level_name(SimdLevel level);
+
+// Whether topk_search can run with device "cuda" (built with CUDA and a device is present).
+bool topk_cuda_available();
+
+}  // namespace fastsbert
