@@ -12,10 +12,31 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 from __future__ import annotations
 
 from .encoder import Encoder, encode
+from .similarity import (
+    community_detection,
+    cuda_available,
+    paraphrase_mining,
+    semantic_search,
+    simd_level,
+    simd_levels,
+    topk,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["Encoder", "encode", "export", "__version__"]
+__all__ = [
+    "Encoder",
+    "encode",
+    "export",
+    "topk",
+    "semantic_search",
+    "paraphrase_mining",
+    "community_detection",
+    "simd_level",
+    "simd_levels",
+    "cuda_available",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

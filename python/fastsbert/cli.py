@@ -42,16 +42,6 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _top_pairs(emb, k: int) -> list[tuple[float, int, int]]:
-    import numpy as np
-
-    sims = emb @ emb.T
-    iu = np.triu_indices(len(emb), k=1)
-    scores = sims[iu]
-    best = np.argsort(-scores, kind="stable")[:k]
-    return [(float(scores[b]), int(iu[0][b]), int(iu[1][b])) for b in best]
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .encoder import Encoder
 
@@ -68,7 +58,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"embedded {len(texts)} sentences in {enc_s * 1000:.1f} ms "
           f"({len(texts) / enc_s:.0f} sentences/s)\n")
     print(f"most similar pairs in {path}:")
-    for score, i, j in _top_pairs(emb, args.top):
+    from .similarity import paraphrase_mining
+
+    for score, i, j in paraphrase_mining(emb, top_k=args.top, max_pairs=args.top):
         print(f"  {score:.3f}  {texts[i]!r}\n         {texts[j]!r}")
     return 0
 
