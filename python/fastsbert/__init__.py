@@ -1,0 +1,27 @@
+"""fastsbert: fast sentence embeddings.
+
+    >>> import fastsbert
+    >>> emb = fastsbert.encode(["A man is playing a flute.", "Someone plays a flute."])
+    >>> emb.shape
+    (2, 384)
+
+Inference needs only NumPy and ONNX Runtime; exporting models needs the ``export`` extra
+and fine-tuning (``fastsbert.training``) the ``train`` extra.
+"""
+
+from __future__ import annotations
+
+from .encoder import Encoder, encode
+
+__version__ = "0.1.0"
+
+__all__ = ["Encoder", "encode", "export", "__version__"]
+
+
+def __getattr__(name: str):
+    # The exporter imports torch; load it only when asked for.
+    if name == "export":
+        from .export import export
+
+        return export
+    raise AttributeError(f"module 'fastsbert' has no attribute {name!r}")

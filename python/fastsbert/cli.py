@@ -1,0 +1,124 @@
+"""The ``fastsbert`` command: export models, embed text files, and a quick demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _read_lines(path: str) -> list[str]:
+    fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with fh:
+        return [line.rstrip("\n") for line in fh if line.strip()]
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    out = export(
+        args.src,
+        args.out,
+        pooling=args.pooling,
+        normalize=args.normalize,
+        max_seq_length=args.max_seq_length,
+        overwrite=args.overwrite,
+    )
+    print(f"exported {args.src} -> {out}")
+    return 0
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .encoder import Encoder
+
+    texts = _read_lines(args.input)
+    enc = Encoder(args.model, device=args.device, threads=args.threads)
+    emb = enc.encode(texts, batch_size=args.batch_size, show_progress_bar=args.progress)
+    np.save(args.output, emb)
+    print(f"wrote {emb.shape[0]} x {emb.shape[1]} embeddings to {args.output}")
+    return 0
+
+
+def _top_pairs(emb, k: int) -> list[tuple[float, int, int]]:
+    import numpy as np
+
+    sims = emb @ emb.T
+    iu = np.triu_indices(len(emb), k=1)
+    scores = sims[iu]
+    best = np.argsort(-scores, kind="stable")[:k]
+    return [(float(scores[b]), int(iu[0][b]), int(iu[1][b])) for b in best]
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .encoder import Encoder
+
+    path = args.input or str(Path(__file__).resolve().parent / "data" / "sample.txt")
+    texts = _read_lines(path)
+    t0 = time.perf_counter()
+    enc = Encoder(args.model, threads=args.threads)
+    load_s = time.perf_counter() - t0
+    enc.encode(texts[:4])  # first call warms ONNX Runtime's allocator
+    t0 = time.perf_counter()
+    emb = enc.encode(texts, normalize=True)
+    enc_s = time.perf_counter() - t0
+    print(f"model: {enc.model_dir} (dim {enc.dim}, loaded in {load_s:.2f} s)")
+    print(f"embedded {len(texts)} sentences in {enc_s * 1000:.1f} ms "
+          f"({len(texts) / enc_s:.0f} sentences/s)\n")
+    print(f"most similar pairs in {path}:")
+    for score, i, j in _top_pairs(emb, args.top):
+        print(f"  {score:.3f}  {texts[i]!r}\n         {texts[j]!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fastsbert", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("export", help="export a sentence-transformers / HF model to ONNX")
+    e.add_argument("src", help="sentence-transformers or Hugging Face model directory")
+    e.add_argument("out", help="output directory")
+    e.add_argument("--pooling", default=None,
+                   help="pooling mode for a plain HF encoder (mean, cls, max, "
+                        "mean_sqrt_len_tokens, weightedmean, lasttoken)")
+    norm = e.add_mutually_exclusive_group()
+    norm.add_argument("--normalize", dest="normalize", action="store_true", default=None,
+                      help="L2-normalise the output in the graph")
+    norm.add_argument("--no-normalize", dest="normalize", action="store_false")
+    e.add_argument("--max-seq-length", type=int, default=None)
+    e.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    e.set_defaults(func=_cmd_export)
+
+    c = sub.add_parser("encode", help="embed a file of lines (one text per line) into .npy")
+    c.add_argument("input", help="text file, or - for standard input")
+    c.add_argument("output", help="output .npy path")
+    c.add_argument("--model", default=None, help="model directory (default all-MiniLM-L6-v2)")
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--progress", action="store_true", help="show a progress bar")
+    c.set_defaults(func=_cmd_encode)
+
+    d = sub.add_parser("demo", help="embed the bundled sample and print the most similar pairs")
+    d.add_argument("input", nargs="?", default=None, help="text file (default: bundled sample)")
+    d.add_argument("--model", default=None)
+    d.add_argument("--threads", type=int, default=None)
+    d.add_argument("--top", type=int, default=8, help="pairs to print")
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError,
+            TypeError, ImportError, RuntimeError) as e:
+        print(f"fastsbert {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
