@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <queue>
 #include <string>
@@ -19,6 +20,70 @@ int32_t checked_id(const json::Value& v, std::string_view what) {
     throw std::runtime_error(std::string(what) + ": token id out of range");
   }
   return static_cast<int32_t>(id);
+}
+
+// Parses a JSON number the way serde_json does by default (the reader HF tokenizers
+// uses): decimal digits are accumulated into a u64 (digits past its range are dropped),
+// then scaled by one power of ten. That is not always the correctly rounded double
+// strtod gives, and Unigram's Viterbi must see the very same scores to break ties alike.
+double serde_json_f64(std::string_view t) {
+  static const std::vector<double> pow10 = [] {
+    std::vector<double> p(309);
+    for (int i = 0; i <= 308; ++i) p[i] = std::strtod(("1e" + std::to_string(i)).c_str(), nullptr);
+    return p;
+  }();
+  size_t i = 0;
+  bool positive = true;
+  if (i < t.size() && t[i] == '-') {
+    positive = false;
+    ++i;
+  }
+  uint64_t sig = 0;
+  int32_t exp = 0;
+  bool overflowed = false;
+  auto digit = [&](char c) {
+    const uint64_t d = uint64_t(c - '0');
+    if (overflowed || sig > UINT64_MAX / 10 || (sig == UINT64_MAX / 10 && d > UINT64_MAX % 10)) {
+      overflowed = true;
+      return false;
+    }
+    sig = sig * 10 + d;
+    return true;
+  };
+  for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+    if (!digit(t[i])) ++exp;  // integer digits past u64 range still scale the value
+  }
+  if (i < t.size() && t[i] == '.') {
+    overflowed = false;  // serde_json checks the fraction's digits afresh
+    for (++i; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) {
+      if (digit(t[i])) --exp;
+    }
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    bool neg = false;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) neg = t[i++] == '-';
+    int64_t e = 0;
+    for (; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i) e = std::min<int64_t>(e * 10 + (t[i] - '0'), 1 << 30);
+    exp = static_cast<int32_t>(std::clamp<int64_t>(neg ? int64_t(exp) - e : int64_t(exp) + e, INT32_MIN, INT32_MAX));
+  }
+  double f = static_cast<double>(sig);
+  for (;;) {
+    const int64_t a = exp < 0 ? -int64_t(exp) : exp;
+    if (a <= 308) {
+      if (exp >= 0) {
+        f *= pow10[a];
+      } else {
+        f /= pow10[a];
+      }
+      break;
+    }
+    if (f == 0.0) break;
+    if (exp >= 0) throw std::runtime_error("number out of range");
+    f /= 1e308;
+    exp += 308;
+  }
+  return positive ? f : -f;
 }
 
 // vocab: {"token": id, ...}
@@ -337,7 +402,7 @@ class Unigram final : public Model {
       const auto& e = vocab[i].as_array("Unigram.vocab entry");
       if (e.size() != 2) throw std::runtime_error("Unigram.vocab: expected [piece, score] pairs");
       const std::string& piece = e[0].as_string("Unigram piece");
-      const double score = e[1].as_double("Unigram score");
+      const double score = serde_json_f64(e[1].number_text("Unigram score"));
       entries.emplace_back(piece, int32_t(i));
       scores_.push_back(score);
       min_score_ = std::min(min_score_, score);
