@@ -41,13 +41,17 @@ PEER_VENV = HERE.parent / ".venv-peers"
 
 
 def _rss_mb() -> tuple[float, float]:
-    """(current RSS, peak RSS) of this process in MB."""
-    import resource
+    """(current RSS, peak RSS) of this process in MB, from /proc/self/status.
 
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    current = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    VmHWM rather than ru_maxrss: the latter survives exec, so a worker would inherit
+    the orchestrator's peak.
+    """
+    fields = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            fields[key] = value
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def _load_engine(name: str, threads: int):

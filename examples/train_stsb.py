@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-
 from fastsbert.training import SentenceEncoder, evaluation, losses
 from fastsbert.training.data import read_csv
+from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FASTSBERT_DATA", ROOT.parent / "shared" / "data"))
@@ -34,7 +33,12 @@ def default_model() -> str:
 
 
 def stsb(split: str):
-    return read_csv(DATA / "stsb" / f"stsb-en-{split}.csv", text_columns=[0, 1], label_column=2, label_transform=lambda s: s / 5.0)
+    return read_csv(
+        DATA / "stsb" / f"stsb-en-{split}.csv",
+        text_columns=[0, 1],
+        label_column=2,
+        label_transform=lambda s: s / 5.0,
+    )
 
 
 def spearman_via_fastsbert(model_dir: Path, examples) -> float | None:
@@ -57,7 +61,9 @@ def spearman_via_fastsbert(model_dir: Path, examples) -> float | None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--loss", choices=["cosine", "cosent", "angle"], default="cosine")
     p.add_argument("--model", default=None)
     p.add_argument("--epochs", type=int, default=4)
@@ -70,13 +76,19 @@ def main() -> None:
 
     model = SentenceEncoder(args.model or default_model())
     train, dev, test = stsb("train"), stsb("dev"), stsb("test")
-    test_eval = evaluation.EmbeddingSimilarityEvaluator.from_input_examples(test, name="sts-test", write_csv=False)
+    test_eval = evaluation.EmbeddingSimilarityEvaluator.from_input_examples(
+        test, name="sts-test", write_csv=False
+    )
     dev_eval = evaluation.EmbeddingSimilarityEvaluator.from_input_examples(dev, name="sts-dev")
     before = test_eval(model)["sts-test_spearman_cosine"]
 
     torch.manual_seed(args.seed)
     loader = DataLoader(train, shuffle=True, batch_size=args.batch_size)
-    loss = {"cosine": losses.CosineSimilarityLoss, "cosent": losses.CoSENTLoss, "angle": losses.AnglELoss}[args.loss](model)
+    loss = {
+        "cosine": losses.CosineSimilarityLoss,
+        "cosent": losses.CoSENTLoss,
+        "angle": losses.AnglELoss,
+    }[args.loss](model)
     warmup = int(0.1 * len(loader) * args.epochs)
     t0 = time.time()
     model.fit(

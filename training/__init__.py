@@ -10,4 +10,4 @@ from .data import InputExample
 from .model import SentenceEncoder
 from .trainer import fit
 
-__all__ = ["SentenceEncoder", "InputExample", "losses", "evaluation", "data", "fit"]
+__all__ = ["InputExample", "SentenceEncoder", "data", "evaluation", "fit", "losses"]

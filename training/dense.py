@@ -24,7 +24,13 @@ def _activation_from_name(name: str) -> nn.Module:
 class Dense(nn.Module):
     """A linear layer followed by an activation (``tanh`` by default, as in sentence-transformers)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation_function: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation_function: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -45,5 +51,12 @@ class Dense(nn.Module):
 
     @classmethod
     def from_config(cls, cfg: dict) -> Dense:
-        act = _activation_from_name(cfg.get("activation_function", "torch.nn.modules.activation.Tanh"))
-        return cls(cfg["in_features"], cfg["out_features"], bias=cfg.get("bias", True), activation_function=act)
+        act = _activation_from_name(
+            cfg.get("activation_function", "torch.nn.modules.activation.Tanh")
+        )
+        return cls(
+            cfg["in_features"],
+            cfg["out_features"],
+            bias=cfg.get("bias", True),
+            activation_function=act,
+        )

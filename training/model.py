@@ -32,10 +32,14 @@ class SentenceEncoder(nn.Module):
     ``sentence_embedding`` (batch, dim).
     """
 
-    def __init__(self, model_name_or_path: str | os.PathLike | None = None, *, max_seq_length: int | None = None, device: str | None = None) -> None:
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike,
+        *,
+        max_seq_length: int | None = None,
+        device: str | None = None,
+    ) -> None:
         super().__init__()
-        if model_name_or_path is None:
-            return  # from_modules fills the instance in
         loaded = load_directory(model_name_or_path)
         self._setup(
             loaded.encoder,
@@ -49,7 +53,18 @@ class SentenceEncoder(nn.Module):
             device,
         )
 
-    def _setup(self, encoder, tokenizer, pooling, dense, normalize, max_seq_length, do_lower_case, similarity_fn_name, device) -> None:
+    def _setup(
+        self,
+        encoder,
+        tokenizer,
+        pooling,
+        dense,
+        normalize,
+        max_seq_length,
+        do_lower_case,
+        similarity_fn_name,
+        device,
+    ) -> None:
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.pooling = pooling
@@ -58,7 +73,9 @@ class SentenceEncoder(nn.Module):
         self.max_seq_length = max_seq_length
         self.do_lower_case = do_lower_case
         if similarity_fn_name not in SIMILARITY_FUNCTIONS:
-            raise ValueError(f"similarity_fn_name must be one of {sorted(SIMILARITY_FUNCTIONS)}, got {similarity_fn_name!r}")
+            raise ValueError(
+                f"similarity_fn_name must be one of {sorted(SIMILARITY_FUNCTIONS)}, got {similarity_fn_name!r}"
+            )
         self.similarity_fn_name = similarity_fn_name
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -92,13 +109,29 @@ class SentenceEncoder(nn.Module):
         pooling = Pooling(hidden, pooling_mode)
         dense = None
         if dense_out_features is not None:
-            dense = Dense(pooling.output_dimension, dense_out_features, activation_function=dense_activation)
+            dense = Dense(
+                pooling.output_dimension, dense_out_features, activation_function=dense_activation
+            )
         if max_seq_length is None:
-            limits = [getattr(encoder.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+            limits = [
+                getattr(encoder.config, "max_position_embeddings", None),
+                getattr(tokenizer, "model_max_length", None),
+            ]
             limits = [x for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
             max_seq_length = min(limits) if limits else None
-        self = cls()
-        self._setup(encoder, tokenizer, pooling, dense, normalize, max_seq_length, False, similarity_fn_name, device)
+        self = cls.__new__(cls)
+        nn.Module.__init__(self)
+        self._setup(
+            encoder,
+            tokenizer,
+            pooling,
+            dense,
+            normalize,
+            max_seq_length,
+            False,
+            similarity_fn_name,
+            device,
+        )
         return self
 
     # ----------------------------------------------------------------- properties
@@ -143,12 +176,18 @@ class SentenceEncoder(nn.Module):
         out = self.encoder(**self._encoder_inputs(features), return_dict=True)
         tokens = out.last_hidden_state
         mask = features["attention_mask"]
-        return {"token_embeddings": tokens, "attention_mask": mask, "sentence_embedding": self.head(tokens, mask)}
+        return {
+            "token_embeddings": tokens,
+            "attention_mask": mask,
+            "sentence_embedding": self.head(tokens, mask),
+        }
 
     def forward_all_layers(self, features: dict[str, Tensor]) -> list[Tensor]:
         """Sentence embeddings read from every hidden state: the embedding layer output first,
         the last layer last; a list of num_layers + 1 tensors of shape (batch, dim)."""
-        out = self.encoder(**self._encoder_inputs(features), output_hidden_states=True, return_dict=True)
+        out = self.encoder(
+            **self._encoder_inputs(features), output_hidden_states=True, return_dict=True
+        )
         mask = features["attention_mask"]
         return [self.head(h, mask) for h in out.hidden_states]
 

@@ -56,17 +56,25 @@ class Pooling(nn.Module):
                 masked = token_embeddings.masked_fill(mask == 0, float("-inf"))
                 outputs.append(masked.max(dim=1).values)
             elif mode in ("mean", "mean_sqrt_len_tokens"):
-                acc = torch.float32 if token_embeddings.dtype in (torch.float16, torch.bfloat16) else token_embeddings.dtype
+                acc = (
+                    torch.float32
+                    if token_embeddings.dtype in (torch.float16, torch.bfloat16)
+                    else token_embeddings.dtype
+                )
                 total = (token_embeddings * mask).sum(dim=1, dtype=acc)
                 count = mask.sum(dim=1, dtype=acc).clamp(min=1e-9)
                 denom = count if mode == "mean" else count.sqrt()
                 outputs.append((total / denom).to(token_embeddings.dtype))
             elif mode == "weightedmean":
-                positions = torch.arange(1, token_embeddings.shape[1] + 1, device=mask.device, dtype=mask.dtype)
+                positions = torch.arange(
+                    1, token_embeddings.shape[1] + 1, device=mask.device, dtype=mask.dtype
+                )
                 # Left padding shifts the weights so that the first real token weighs 1.
                 offset = attention_mask.to(torch.int32).argmax(dim=1).to(mask.dtype)
                 weights = mask * (positions.view(1, -1, 1) - offset.view(-1, 1, 1))
-                outputs.append((token_embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9))
+                outputs.append(
+                    (token_embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+                )
             else:  # lasttoken
                 seq_len = token_embeddings.shape[1]
                 values, idx = attention_mask.flip(1).max(1)

@@ -65,7 +65,10 @@ def _load_encoder(path: Path):
 
 
 def _default_max_seq_length(encoder, tokenizer) -> int | None:
-    limits = [getattr(encoder.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits = [
+        getattr(encoder.config, "max_position_embeddings", None),
+        getattr(tokenizer, "model_max_length", None),
+    ]
     limits = [x for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
     return min(limits) if limits else None
 
@@ -80,7 +83,9 @@ def load_directory(path: str | os.PathLike) -> LoadedModules:
     if not modules_file.is_file():
         encoder, tokenizer = _load_encoder(root)
         pooling = Pooling(encoder.config.hidden_size, "mean")
-        return LoadedModules(encoder, tokenizer, pooling, max_seq_length=_default_max_seq_length(encoder, tokenizer))
+        return LoadedModules(
+            encoder, tokenizer, pooling, max_seq_length=_default_max_seq_length(encoder, tokenizer)
+        )
 
     loaded: dict = {"normalize": False, "dense": None}
     for entry in _read_json(modules_file):
@@ -94,7 +99,9 @@ def load_directory(path: str | os.PathLike) -> LoadedModules:
                 if (sub / name).is_file():
                     st_cfg = _read_json(sub / name)
                     break
-            loaded["max_seq_length"] = st_cfg.get("max_seq_length") or _default_max_seq_length(encoder, tokenizer)
+            loaded["max_seq_length"] = st_cfg.get("max_seq_length") or _default_max_seq_length(
+                encoder, tokenizer
+            )
             loaded["do_lower_case"] = bool(st_cfg.get("do_lower_case", False))
         elif kind == "Pooling":
             loaded["pooling"] = Pooling.from_config(_read_json(sub / "config.json"))
@@ -119,7 +126,10 @@ def load_directory(path: str | os.PathLike) -> LoadedModules:
         raise ValueError(f"{root}/modules.json must list a Transformer and a Pooling module")
     sim = "cosine"
     if (root / "config_sentence_transformers.json").is_file():
-        sim = _read_json(root / "config_sentence_transformers.json").get("similarity_fn_name") or "cosine"
+        sim = (
+            _read_json(root / "config_sentence_transformers.json").get("similarity_fn_name")
+            or "cosine"
+        )
     return LoadedModules(
         encoder=loaded["encoder"],
         tokenizer=loaded["tokenizer"],
@@ -140,7 +150,10 @@ def save_directory(model, path: str | os.PathLike) -> None:
     root.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(str(root), safe_serialization=True)
     model.tokenizer.save_pretrained(str(root))
-    _write_json(root / "sentence_bert_config.json", {"max_seq_length": model.max_seq_length, "do_lower_case": model.do_lower_case})
+    _write_json(
+        root / "sentence_bert_config.json",
+        {"max_seq_length": model.max_seq_length, "do_lower_case": model.do_lower_case},
+    )
 
     modules = [{"idx": 0, "name": "0", "path": "", "type": _TYPE_PREFIX + "Transformer"}]
     pooling_dir = root / "1_Pooling"
@@ -157,7 +170,14 @@ def save_directory(model, path: str | os.PathLike) -> None:
     if model.normalize:
         idx = len(modules)
         (root / f"{idx}_Normalize").mkdir(exist_ok=True)
-        modules.append({"idx": idx, "name": str(idx), "path": f"{idx}_Normalize", "type": _TYPE_PREFIX + "Normalize"})
+        modules.append(
+            {
+                "idx": idx,
+                "name": str(idx),
+                "path": f"{idx}_Normalize",
+                "type": _TYPE_PREFIX + "Normalize",
+            }
+        )
     _write_json(root / "modules.json", modules)
     _write_json(
         root / "config_sentence_transformers.json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -28,7 +29,11 @@ def schedule_factor(name: str, warmup_steps: int, total_steps: int) -> Callable[
     if name == "warmupconstant":
         return lambda s: min(1.0, s / max(1, warmup_steps))
     if name == "warmuplinear":
-        return lambda s: s / max(1, warmup_steps) if s < warmup_steps else max(0.0, (total_steps - s) / max(1, total_steps - warmup_steps))
+        return lambda s: (
+            s / max(1, warmup_steps)
+            if s < warmup_steps
+            else max(0.0, (total_steps - s) / max(1, total_steps - warmup_steps))
+        )
     if name == "warmupcosine":
 
         def cosine(s: int) -> float:
@@ -38,7 +43,9 @@ def schedule_factor(name: str, warmup_steps: int, total_steps: int) -> Callable[
             return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
         return cosine
-    raise ValueError(f"unknown scheduler {name!r}; use WarmupLinear, WarmupConstant, WarmupCosine or ConstantLR")
+    raise ValueError(
+        f"unknown scheduler {name!r}; use WarmupLinear, WarmupConstant, WarmupCosine or ConstantLR"
+    )
 
 
 def _amp_dtype(use_amp, device: torch.device) -> torch.dtype | None:
@@ -160,7 +167,9 @@ def fit(
         raise ValueError("gradient_accumulation_steps must be at least 1")
     loaders, losses = [], []
     for k, pair in enumerate(objectives):
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], nn.Module)):
+        if not (
+            isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[1], nn.Module)
+        ):
             raise TypeError(f"train objective {k} must be a (DataLoader, loss module) pair")
         loader, loss = pair
         try:
@@ -168,7 +177,9 @@ def fit(
         except TypeError:
             raise TypeError(f"train objective {k}: the DataLoader must have a length") from None
         if n == 0:
-            raise ValueError(f"train objective {k}: the data is empty (0 batches) for {_describe(loss)}")
+            raise ValueError(
+                f"train objective {k}: the data is empty (0 batches) for {_describe(loss)}"
+            )
         if getattr(loader, "collate_fn", None) in (None, default_collate):
             loader.collate_fn = model.collate
         loaders.append(loader)
@@ -195,15 +206,22 @@ def fit(
         (no_decay if any(nd in name for nd in _NO_DECAY) else decay).append(p)
     params = decay + no_decay
     optimizer = optimizer_class(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         **(optimizer_params or {"lr": 2e-5}),
     )
 
     n_obj = len(loaders)
     if steps_per_epoch is None or steps_per_epoch <= 0:
-        steps_per_epoch = max(1, min(len(dl) for dl in loaders) * n_obj // gradient_accumulation_steps)
+        steps_per_epoch = max(
+            1, min(len(dl) for dl in loaders) * n_obj // gradient_accumulation_steps
+        )
     total_steps = steps_per_epoch * epochs
-    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule_factor(scheduler, warmup_steps, total_steps))
+    lr_schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, schedule_factor(scheduler, warmup_steps, total_steps)
+    )
 
     data = _Objectives(loaders)
     start_epoch, start_step, global_step = 0, 0, 0
@@ -216,7 +234,11 @@ def fit(
             lr_schedule.load_state_dict(state["scheduler"])
             if scaler is not None and state.get("scaler"):
                 scaler.load_state_dict(state["scaler"])
-            start_epoch, start_step, global_step = state["epoch"], state["step_in_epoch"], state["global_step"]
+            start_epoch, start_step, global_step = (
+                state["epoch"],
+                state["step_in_epoch"],
+                state["global_step"],
+            )
             best_score, evaluations = state["best_score"], state["evaluations"]
             loss_sum, loss_count = state["loss_sum"], state["loss_count"]
             if start_step < steps_per_epoch:
@@ -260,7 +282,11 @@ def fit(
                 for micro in range(gradient_accumulation_steps):
                     k = (step * gradient_accumulation_steps + micro) % n_obj
                     features, labels = _to_device(*data.next(k), device)
-                    with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                    with (
+                        torch.autocast(device_type=device.type, dtype=amp_dtype)
+                        if amp_dtype is not None
+                        else contextlib.nullcontext()
+                    ):
                         value = losses[k](features, labels)
                     if not torch.isfinite(value.detach()).all():
                         raise FloatingPointError(
@@ -272,13 +298,17 @@ def fit(
                     step_loss += value.detach().float().item()
                 if scaler is not None:
                     scaler.unscale_(optimizer)
-                norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm and max_grad_norm > 0 else float("inf"))
+                norm = torch.nn.utils.clip_grad_norm_(
+                    params, max_grad_norm if max_grad_norm and max_grad_norm > 0 else float("inf")
+                )
                 if scaler is not None:
                     scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
                     scaler.update()
                 else:
                     if not torch.isfinite(norm):
-                        raise FloatingPointError(f"non-finite gradient norm at epoch {epoch}, step {step}; training stopped")
+                        raise FloatingPointError(
+                            f"non-finite gradient norm at epoch {epoch}, step {step}; training stopped"
+                        )
                     optimizer.step()
                 lr_schedule.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -291,7 +321,11 @@ def fit(
                     progress.set_postfix(loss=f"{running:.4f}", epoch=epoch)
                 if evaluation_steps > 0 and (step + 1) % evaluation_steps == 0:
                     evaluate(epoch, step + 1)
-                if checkpoint_path is not None and checkpoint_save_steps > 0 and global_step % checkpoint_save_steps == 0:
+                if (
+                    checkpoint_path is not None
+                    and checkpoint_save_steps > 0
+                    and global_step % checkpoint_save_steps == 0
+                ):
                     save_checkpoint(
                         checkpoint_path,
                         global_step,
@@ -319,4 +353,8 @@ def fit(
     if output_path is not None and (evaluator is None or not save_best_model):
         model.save(output_path)
     model.eval()
-    return {"global_step": global_step, "training_loss": loss_sum / max(1, loss_count), "evaluations": evaluations}
+    return {
+        "global_step": global_step,
+        "training_loss": loss_sum / max(1, loss_count),
+        "evaluations": evaluations,
+    }

@@ -23,16 +23,16 @@ from .samplers import GroupByLabelBatchSampler, NoDuplicatesBatchSampler
 from .special import ContrastiveTensionDataLoader, DenoisingAutoEncoderDataset, delete_words
 
 __all__ = [
+    "ContrastiveTensionDataLoader",
+    "DenoisingAutoEncoderDataset",
+    "GroupByLabelBatchSampler",
     "InputExample",
+    "NoDuplicatesBatchSampler",
     "collate_examples",
+    "delete_words",
+    "from_dataset",
     "labels_to_tensor",
     "read_csv",
-    "read_tsv",
     "read_jsonl",
-    "from_dataset",
-    "NoDuplicatesBatchSampler",
-    "GroupByLabelBatchSampler",
-    "DenoisingAutoEncoderDataset",
-    "ContrastiveTensionDataLoader",
-    "delete_words",
+    "read_tsv",
 ]

@@ -20,9 +20,9 @@ def labels_to_tensor(labels: Sequence) -> Tensor:
     """Stacks per-example labels: ints/bools -> int64 (batch,), floats -> float32 (batch,),
     equal-length sequences -> float32 (batch, k)."""
     first = labels[0]
-    if isinstance(first, (bool, np.bool_)) or (isinstance(first, numbers.Integral)):
-        if all(isinstance(x, (numbers.Integral, np.bool_)) for x in labels):
-            return torch.tensor([int(x) for x in labels], dtype=torch.long)
+    integral = (numbers.Integral, np.bool_)
+    if isinstance(first, integral) and all(isinstance(x, integral) for x in labels):
+        return torch.tensor([int(x) for x in labels], dtype=torch.long)
     if isinstance(first, numbers.Real):
         if not all(isinstance(x, numbers.Real) for x in labels):
             raise ValueError("labels in a batch mix numbers and sequences")
@@ -30,10 +30,14 @@ def labels_to_tensor(labels: Sequence) -> Tensor:
     try:
         return torch.as_tensor(np.asarray([np.asarray(x, dtype=np.float32) for x in labels]))
     except ValueError as e:
-        raise ValueError(f"labels in a batch are not numbers nor equal-length vectors: {e}") from None
+        raise ValueError(
+            f"labels in a batch are not numbers nor equal-length vectors: {e}"
+        ) from None
 
 
-def collate_examples(batch: Sequence[InputExample], tokenize: Callable[[list[str]], dict]) -> tuple[list[dict[str, Tensor]], Tensor | None]:
+def collate_examples(
+    batch: Sequence[InputExample], tokenize: Callable[[list[str]], dict]
+) -> tuple[list[dict[str, Tensor]], Tensor | None]:
     """Tokenises each text column separately; labels become a tensor, or ``None`` when no
     example has one. Raises ``ValueError`` on an empty batch, a ragged number of texts, or a
     label missing from some examples only."""
@@ -41,7 +45,9 @@ def collate_examples(batch: Sequence[InputExample], tokenize: Callable[[list[str
         raise ValueError("cannot collate an empty batch")
     for i, ex in enumerate(batch):
         if not isinstance(ex, InputExample):
-            raise TypeError(f"training data must be InputExample objects, got {type(ex).__name__} at position {i}")
+            raise TypeError(
+                f"training data must be InputExample objects, got {type(ex).__name__} at position {i}"
+            )
     n_cols = len(batch[0].texts)
     for i, ex in enumerate(batch):
         if len(ex.texts) != n_cols:

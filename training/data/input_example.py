@@ -28,4 +28,6 @@ class InputExample:
         self.texts = list(self.texts)
         for t in self.texts:
             if not isinstance(t, str):
-                raise TypeError(f"InputExample.texts must hold strings, got {type(t).__name__}: {t!r}")
+                raise TypeError(
+                    f"InputExample.texts must hold strings, got {type(t).__name__}: {t!r}"
+                )

@@ -32,18 +32,26 @@ def _convert_label(raw: Any, label_type, label_transform, where: str):
     try:
         value = label_type(raw) if label_type is not None else raw
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{where}: cannot read label {raw!r} as {getattr(label_type, '__name__', label_type)}: {e}") from None
+        raise ValueError(
+            f"{where}: cannot read label {raw!r} as {getattr(label_type, '__name__', label_type)}: {e}"
+        ) from None
     return label_transform(value) if label_transform is not None else value
 
 
-def _rows_to_examples(rows: Iterable[tuple[str, Callable[[Column], Any]]], text_columns, label_column, label_type, label_transform) -> list[InputExample]:
+def _rows_to_examples(
+    rows: Iterable[tuple[str, Callable[[Column], Any]]],
+    text_columns,
+    label_column,
+    label_type,
+    label_transform,
+) -> list[InputExample]:
     examples = []
     for where, get in rows:
         texts = []
         for c in text_columns:
             t = get(c)
             if not isinstance(t, str):
-                raise ValueError(f"{where}: text column {c!r} holds {t!r}, not a string")
+                raise TypeError(f"{where}: text column {c!r} holds {t!r}, not a string")
             texts.append(t)
         label = None
         if label_column is not None:
@@ -92,13 +100,20 @@ def read_csv(
                     continue
                 where = f"{name}:{line_no}"
                 if len(row) <= needed:
-                    raise ValueError(f"{where}: expected at least {needed + 1} columns, found {len(row)}")
+                    raise ValueError(
+                        f"{where}: expected at least {needed + 1} columns, found {len(row)}"
+                    )
                 yield where, (lambda c, row=row: row[position(c)])
 
         return _rows_to_examples(rows(), text_columns, label_column, label_type, label_transform)
 
 
-def read_tsv(path: str | os.PathLike, text_columns: Sequence[Column], label_column: Column | None = None, **kwargs) -> list[InputExample]:
+def read_tsv(
+    path: str | os.PathLike,
+    text_columns: Sequence[Column],
+    label_column: Column | None = None,
+    **kwargs,
+) -> list[InputExample]:
     """``read_csv`` with a tab delimiter and no quote handling (quotes are part of the text)."""
     kwargs.setdefault("delimiter", "\t")
     kwargs.setdefault("quoting", csv.QUOTE_NONE)
@@ -152,7 +167,10 @@ def from_dataset(
     By default every column except ``label_column`` is a text column, in column order, and
     ``label_column`` is used when the dataset has it.
     """
-    columns = list(getattr(dataset, "column_names", None) or (next(iter(dataset)).keys() if len(dataset) else []))
+    columns = list(
+        getattr(dataset, "column_names", None)
+        or (next(iter(dataset)).keys() if len(dataset) else [])
+    )
     if label_column is not None and label_column not in columns:
         label_column = None
     if text_columns is None:

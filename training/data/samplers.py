@@ -49,7 +49,9 @@ class NoDuplicatesBatchSampler(Sampler[list[int]]):
         drop_last: drop a final batch smaller than ``batch_size``.
     """
 
-    def __init__(self, examples: Sequence[InputExample], batch_size: int, drop_last: bool = False) -> None:
+    def __init__(
+        self, examples: Sequence[InputExample], batch_size: int, drop_last: bool = False
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
         self.examples = examples
@@ -76,18 +78,28 @@ class GroupByLabelBatchSampler(Sampler[list[int]]):
     groups of different labels, taken from the labels in turn.
     """
 
-    def __init__(self, examples: Sequence[InputExample], batch_size: int, samples_per_label: int = 2, drop_last: bool = True) -> None:
+    def __init__(
+        self,
+        examples: Sequence[InputExample],
+        batch_size: int,
+        samples_per_label: int = 2,
+        drop_last: bool = True,
+    ) -> None:
         if samples_per_label < 2:
             raise ValueError("samples_per_label must be at least 2: an anchor needs a positive")
         if batch_size % samples_per_label:
-            raise ValueError(f"batch_size ({batch_size}) must be a multiple of samples_per_label ({samples_per_label})")
+            raise ValueError(
+                f"batch_size ({batch_size}) must be a multiple of samples_per_label ({samples_per_label})"
+            )
         self.batch_size = batch_size
         self.samples_per_label = samples_per_label
         self.drop_last = drop_last
         groups = defaultdict(list)
         for i, ex in enumerate(examples):
             if ex.label is None:
-                raise ValueError(f"GroupByLabelBatchSampler: example {i} has no label; (sentence, class label) examples are expected")
+                raise ValueError(
+                    f"GroupByLabelBatchSampler: example {i} has no label; (sentence, class label) examples are expected"
+                )
             groups[ex.label].append(i)
         self.groups = {k: v for k, v in groups.items() if len(v) >= samples_per_label}
         if len(self.groups) < 2:
@@ -103,7 +115,12 @@ class GroupByLabelBatchSampler(Sampler[list[int]]):
         for idx in self.groups.values():
             perm = torch.randperm(len(idx), generator=gen).tolist()
             full = len(idx) // self.samples_per_label * self.samples_per_label
-            per_label.append(deque([idx[p] for p in perm[s : s + self.samples_per_label]] for s in range(0, full, self.samples_per_label)))
+            per_label.append(
+                deque(
+                    [idx[p] for p in perm[s : s + self.samples_per_label]]
+                    for s in range(0, full, self.samples_per_label)
+                )
+            )
         chunks = []
         while any(per_label):
             live = [q for q in per_label if q]
@@ -112,7 +129,10 @@ class GroupByLabelBatchSampler(Sampler[list[int]]):
         return chunks
 
     def __len__(self) -> int:
-        n = sum(len(v) // self.samples_per_label for v in self.groups.values()) * self.samples_per_label
+        n = (
+            sum(len(v) // self.samples_per_label for v in self.groups.values())
+            * self.samples_per_label
+        )
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:

@@ -26,7 +26,9 @@ def delete_words(text: str, del_ratio: float = 0.6) -> str:
 class DenoisingAutoEncoderDataset(Dataset):
     """Yields ``InputExample(texts=[noisy(sentence), sentence])`` for DenoisingAutoEncoderLoss."""
 
-    def __init__(self, sentences: Sequence[str], noise_fn: Callable[[str], str] = delete_words) -> None:
+    def __init__(
+        self, sentences: Sequence[str], noise_fn: Callable[[str], str] = delete_words
+    ) -> None:
         self.sentences = list(sentences)
         self.noise_fn = noise_fn
 
@@ -48,7 +50,9 @@ class ContrastiveTensionDataLoader:
 
     def __init__(self, sentences: Sequence[str], batch_size: int, pos_neg_ratio: int = 8) -> None:
         if batch_size % pos_neg_ratio:
-            raise ValueError(f"batch_size ({batch_size}) must be divisible by pos_neg_ratio ({pos_neg_ratio})")
+            raise ValueError(
+                f"batch_size ({batch_size}) must be divisible by pos_neg_ratio ({pos_neg_ratio})"
+            )
         self.sentences = list(sentences)
         self.batch_size = batch_size
         self.pos_neg_ratio = pos_neg_ratio
@@ -66,5 +70,7 @@ class ContrastiveTensionDataLoader:
             for k in range(self.batch_size):
                 a = next(it)
                 positive = k % self.pos_neg_ratio == 0
-                batch.append(InputExample(texts=[a, a if positive else next(it)], label=int(positive)))
+                batch.append(
+                    InputExample(texts=[a, a if positive else next(it)], label=int(positive))
+                )
             yield self.collate_fn(batch) if self.collate_fn is not None else batch

@@ -9,11 +9,11 @@ from .sequential import SequentialEvaluator
 from .triplet import TripletEvaluator
 
 __all__ = [
-    "Evaluator",
-    "EmbeddingSimilarityEvaluator",
     "BinaryClassificationEvaluator",
-    "TripletEvaluator",
+    "EmbeddingSimilarityEvaluator",
+    "Evaluator",
     "InformationRetrievalEvaluator",
     "LabelAccuracyEvaluator",
     "SequentialEvaluator",
+    "TripletEvaluator",
 ]

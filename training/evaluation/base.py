@@ -14,7 +14,7 @@ class Evaluator:
     primary_metric: str | None = None
     name: str = ""
     csv_file: str = ""
-    csv_headers: list[str] = []
+    csv_headers: tuple[str, ...] | list[str] = ()
     write_csv: bool = True
 
     def prefix(self, metrics: dict[str, float]) -> dict[str, float]:
@@ -26,7 +26,9 @@ class Evaluator:
             self.primary_metric = f"{self.name}_{self.primary_metric}"
         return {f"{self.name}_{k}": v for k, v in metrics.items()}
 
-    prefix_name_to_metrics = staticmethod(lambda metrics, name: {f"{name}_{k}" if name else k: v for k, v in metrics.items()})
+    prefix_name_to_metrics = staticmethod(
+        lambda metrics, name: {f"{name}_{k}" if name else k: v for k, v in metrics.items()}
+    )
 
     def append_csv(self, output_path: str | None, row: list) -> None:
         """Appends one row to ``output_path/csv_file``, writing the header first if new."""
@@ -41,7 +43,9 @@ class Evaluator:
                 writer.writerow(self.csv_headers)
             writer.writerow(row)
 
-    def __call__(self, model, output_path: str | None = None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path: str | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         raise NotImplementedError
 
 

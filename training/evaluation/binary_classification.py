@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import average_precision_score, matthews_corrcoef
 
 from ..similarity import PAIRWISE_FUNCTIONS
 from .base import Evaluator, similarity_fn_names
@@ -35,7 +34,15 @@ def best_accuracy(scores: np.ndarray, labels: np.ndarray, greater: bool) -> tupl
     pos_sofar = np.cumsum(y == 1)
     neg_after = (y == 0).sum() - np.cumsum(y == 0)
     best = (y == 0).sum() / n
-    thr = float(np.nextafter(s[0], np.inf if greater else -np.inf, dtype=np.result_type(s.dtype, np.float16))) if n else -1.0
+    thr = (
+        float(
+            np.nextafter(
+                s[0], np.inf if greater else -np.inf, dtype=np.result_type(s.dtype, np.float16)
+            )
+        )
+        if n
+        else -1.0
+    )
     for i in ends:
         acc = (pos_sofar[i] + neg_after[i]) / n
         if acc > best:
@@ -43,7 +50,9 @@ def best_accuracy(scores: np.ndarray, labels: np.ndarray, greater: bool) -> tupl
     return float(best), thr
 
 
-def best_f1(scores: np.ndarray, labels: np.ndarray, greater: bool) -> tuple[float, float, float, float]:
+def best_f1(
+    scores: np.ndarray, labels: np.ndarray, greater: bool
+) -> tuple[float, float, float, float]:
     """The best F1 over thresholds: (f1, precision, recall, threshold)."""
     s, y, ends = _boundaries(scores, labels, greater)
     correct = np.cumsum(y == 1)
@@ -67,7 +76,16 @@ class BinaryClassificationEvaluator(Evaluator):
     "cosine_recall", "cosine_f1_threshold", "cosine_ap", "cosine_mcc", ...}``.
     """
 
-    _METRICS = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
+    _METRICS = (
+        "accuracy",
+        "accuracy_threshold",
+        "f1",
+        "precision",
+        "recall",
+        "f1_threshold",
+        "ap",
+        "mcc",
+    )
 
     def __init__(
         self,
@@ -81,25 +99,49 @@ class BinaryClassificationEvaluator(Evaluator):
         similarity_fn_names: list[str] | None = None,
     ) -> None:
         if not (len(sentences1) == len(sentences2) == len(labels)):
-            raise ValueError("BinaryClassificationEvaluator: sentences1, sentences2 and labels must have the same length")
+            raise ValueError(
+                "BinaryClassificationEvaluator: sentences1, sentences2 and labels must have the same length"
+            )
         if any(label not in (0, 1) for label in labels):
             raise ValueError("BinaryClassificationEvaluator: labels must be 0 or 1")
-        self.sentences1, self.sentences2, self.labels = list(sentences1), list(sentences2), [int(x) for x in labels]
+        self.sentences1, self.sentences2, self.labels = (
+            list(sentences1),
+            list(sentences2),
+            [int(x) for x in labels],
+        )
         self.name = name
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
         self.similarity_fn_names = list(similarity_fn_names or [])
-        self.csv_file = "binary_classification_evaluation" + (f"_{name}" if name else "") + "_results.csv"
+        self.csv_file = (
+            "binary_classification_evaluation" + (f"_{name}" if name else "") + "_results.csv"
+        )
 
     @classmethod
     def from_input_examples(cls, examples, **kwargs) -> BinaryClassificationEvaluator:
-        return cls([e.texts[0] for e in examples], [e.texts[1] for e in examples], [e.label for e in examples], **kwargs)
+        return cls(
+            [e.texts[0] for e in examples],
+            [e.texts[1] for e in examples],
+            [e.label for e in examples],
+            **kwargs,
+        )
 
     def compute_metrics(self, model) -> dict[str, dict[str, float]]:
+        from sklearn.metrics import average_precision_score, matthews_corrcoef  # slow to import
+
         names = similarity_fn_names(self.similarity_fn_names, model)
         unique = list(dict.fromkeys(self.sentences1 + self.sentences2))
-        emb = model.encode(unique, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, convert_to_tensor=True).float().cpu()
+        emb = (
+            model.encode(
+                unique,
+                batch_size=self.batch_size,
+                show_progress_bar=self.show_progress_bar,
+                convert_to_tensor=True,
+            )
+            .float()
+            .cpu()
+        )
         pos = {t: i for i, t in enumerate(unique)}
         e1 = emb[[pos[t] for t in self.sentences1]]
         e2 = emb[[pos[t] for t in self.sentences2]]
@@ -114,14 +156,27 @@ class BinaryClassificationEvaluator(Evaluator):
             ap = average_precision_score(labels, scores * (1 if greater else -1))
             predicted = scores >= f1_t if greater else scores <= f1_t
             mcc = matthews_corrcoef(labels, predicted)
-            out[fn] = {"accuracy": acc, "accuracy_threshold": acc_t, "f1": f1, "f1_threshold": f1_t, "precision": p, "recall": r, "ap": ap, "mcc": mcc}
+            out[fn] = {
+                "accuracy": acc,
+                "accuracy_threshold": acc_t,
+                "f1": f1,
+                "f1_threshold": f1_t,
+                "precision": p,
+                "recall": r,
+                "ap": ap,
+                "mcc": mcc,
+            }
         return out
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         names = similarity_fn_names(self.similarity_fn_names, model)
         scores = self.compute_metrics(model)
         self.csv_headers = ["epoch", "steps"] + [f"{fn}_{m}" for fn in names for m in self._METRICS]
-        self.append_csv(output_path, [epoch, steps] + [scores[fn][m] for fn in names for m in self._METRICS])
+        self.append_csv(
+            output_path, [epoch, steps] + [scores[fn][m] for fn in names for m in self._METRICS]
+        )
         metrics = {f"{fn}_{m}": v for fn, vals in scores.items() for m, v in vals.items()}
         if len(names) > 1:
             metrics.update({f"max_{m}": max(scores[fn][m] for fn in names) for m in self._METRICS})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from scipy.stats import pearsonr, spearmanr
-
 from ..similarity import PAIRWISE_FUNCTIONS
 from .base import Evaluator, similarity_fn_names
 
@@ -29,13 +27,21 @@ class EmbeddingSimilarityEvaluator(Evaluator):
         write_csv: bool = True,
     ) -> None:
         if not (len(sentences1) == len(sentences2) == len(scores)):
-            raise ValueError("EmbeddingSimilarityEvaluator: sentences1, sentences2 and scores must have the same length")
+            raise ValueError(
+                "EmbeddingSimilarityEvaluator: sentences1, sentences2 and scores must have the same length"
+            )
         if len(scores) < 2:
             raise ValueError("EmbeddingSimilarityEvaluator needs at least 2 pairs")
-        self.sentences1, self.sentences2, self.scores = list(sentences1), list(sentences2), [float(s) for s in scores]
+        self.sentences1, self.sentences2, self.scores = (
+            list(sentences1),
+            list(sentences2),
+            [float(s) for s in scores],
+        )
         self.batch_size = batch_size
         self.main_similarity = main_similarity
-        self.similarity_fn_names = list(similarity_fn_names or ([main_similarity] if main_similarity else []))
+        self.similarity_fn_names = list(
+            similarity_fn_names or ([main_similarity] if main_similarity else [])
+        )
         self.name = name
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
@@ -43,11 +49,24 @@ class EmbeddingSimilarityEvaluator(Evaluator):
 
     @classmethod
     def from_input_examples(cls, examples, **kwargs) -> EmbeddingSimilarityEvaluator:
-        return cls([e.texts[0] for e in examples], [e.texts[1] for e in examples], [e.label for e in examples], **kwargs)
+        return cls(
+            [e.texts[0] for e in examples],
+            [e.texts[1] for e in examples],
+            [e.label for e in examples],
+            **kwargs,
+        )
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        from scipy.stats import pearsonr, spearmanr  # slow to import
+
         names = similarity_fn_names(self.similarity_fn_names, model)
-        kw = dict(batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, convert_to_tensor=True)
+        kw = {
+            "batch_size": self.batch_size,
+            "show_progress_bar": self.show_progress_bar,
+            "convert_to_tensor": True,
+        }
         e1 = model.encode(self.sentences1, **kw).float().cpu()
         e2 = model.encode(self.sentences2, **kw).float().cpu()
         metrics = {}
@@ -55,8 +74,14 @@ class EmbeddingSimilarityEvaluator(Evaluator):
             sims = PAIRWISE_FUNCTIONS[fn](e1, e2).numpy()
             metrics[f"pearson_{fn}"] = pearsonr(self.scores, sims)[0]
             metrics[f"spearman_{fn}"] = spearmanr(self.scores, sims)[0]
-        self.csv_headers = ["epoch", "steps"] + [f"{fn}_{m}" for fn in names for m in ("pearson", "spearman")]
-        self.append_csv(output_path, [epoch, steps] + [metrics[f"{m}_{fn}"] for fn in names for m in ("pearson", "spearman")])
+        self.csv_headers = ["epoch", "steps"] + [
+            f"{fn}_{m}" for fn in names for m in ("pearson", "spearman")
+        ]
+        self.append_csv(
+            output_path,
+            [epoch, steps]
+            + [metrics[f"{m}_{fn}"] for fn in names for m in ("pearson", "spearman")],
+        )
         if len(names) > 1:
             metrics["pearson_max"] = max(metrics[f"pearson_{fn}"] for fn in names)
             metrics["spearman_max"] = max(metrics[f"spearman_{fn}"] for fn in names)

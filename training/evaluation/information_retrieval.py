@@ -52,14 +52,20 @@ class InformationRetrievalEvaluator(Evaluator):
         self.relevant_docs = relevant_docs
         self.corpus_chunk_size = corpus_chunk_size
         self.mrr_at_k, self.ndcg_at_k = list(mrr_at_k), list(ndcg_at_k)
-        self.accuracy_at_k, self.precision_recall_at_k, self.map_at_k = list(accuracy_at_k), list(precision_recall_at_k), list(map_at_k)
+        self.accuracy_at_k, self.precision_recall_at_k, self.map_at_k = (
+            list(accuracy_at_k),
+            list(precision_recall_at_k),
+            list(map_at_k),
+        )
         self.show_progress_bar = show_progress_bar
         self.batch_size = batch_size
         self.name = name
         self.write_csv = write_csv
         self.score_functions = score_functions
         self.main_score_function = main_score_function
-        self.csv_file = "Information-Retrieval_evaluation" + (f"_{name}" if name else "") + "_results.csv"
+        self.csv_file = (
+            "Information-Retrieval_evaluation" + (f"_{name}" if name else "") + "_results.csv"
+        )
 
     def _functions(self, model) -> dict:
         if self.score_functions:
@@ -68,8 +74,18 @@ class InformationRetrievalEvaluator(Evaluator):
         return {name: SIMILARITY_FUNCTIONS[name]}
 
     def _top_hits(self, model, functions: dict) -> dict[str, list[list[tuple[float, str]]]]:
-        max_k = max(self.mrr_at_k + self.ndcg_at_k + self.accuracy_at_k + self.precision_recall_at_k + self.map_at_k)
-        kw = dict(batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, convert_to_tensor=True)
+        max_k = max(
+            self.mrr_at_k
+            + self.ndcg_at_k
+            + self.accuracy_at_k
+            + self.precision_recall_at_k
+            + self.map_at_k
+        )
+        kw = {
+            "batch_size": self.batch_size,
+            "show_progress_bar": self.show_progress_bar,
+            "convert_to_tensor": True,
+        }
         q = model.encode(self.queries, **kw)
         hits = {name: [[] for _ in self.queries] for name in functions}
         for start in range(0, len(self.corpus), self.corpus_chunk_size):
@@ -89,7 +105,9 @@ class InformationRetrievalEvaluator(Evaluator):
                     hits[name][qi] = merged[:max_k]
         return hits
 
-    def compute_metrics(self, top_hits: list[list[tuple[float, str]]]) -> dict[str, dict[int, float]]:
+    def compute_metrics(
+        self, top_hits: list[list[tuple[float, str]]]
+    ) -> dict[str, dict[int, float]]:
         acc = {k: 0.0 for k in self.accuracy_at_k}
         prec = {k: [] for k in self.precision_recall_at_k}
         rec = {k: [] for k in self.precision_recall_at_k}
@@ -126,7 +144,9 @@ class InformationRetrievalEvaluator(Evaluator):
             "map@k": {k: float(np.mean(v)) for k, v in ap.items()},
         }
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         functions = self._functions(model)
         with torch.inference_mode():
             hits = self._top_hits(model, functions)
@@ -141,7 +161,11 @@ class InformationRetrievalEvaluator(Evaluator):
             for k in self.precision_recall_at_k:
                 header += [f"{name}-Precision@{k}", f"{name}-Recall@{k}"]
                 row += [s["precision@k"][k], s["recall@k"][k]]
-            for k, key, label in [(k, "mrr@k", "MRR") for k in self.mrr_at_k] + [(k, "ndcg@k", "NDCG") for k in self.ndcg_at_k] + [(k, "map@k", "MAP") for k in self.map_at_k]:
+            for k, key, label in (
+                [(k, "mrr@k", "MRR") for k in self.mrr_at_k]
+                + [(k, "ndcg@k", "NDCG") for k in self.ndcg_at_k]
+                + [(k, "map@k", "MAP") for k in self.map_at_k]
+            ):
                 header.append(f"{name}-{label}@{k}")
                 row.append(s[key][k])
         self.csv_headers = header
@@ -152,5 +176,10 @@ class InformationRetrievalEvaluator(Evaluator):
         else:
             best = max(names, key=lambda n: scores[n]["ndcg@k"][top_ndcg])
         self.primary_metric = f"{best}_ndcg@{top_ndcg}"
-        metrics = {f"{name}_{metric.replace('@k', f'@{k}')}": v for name, vals in scores.items() for metric, per_k in vals.items() for k, v in per_k.items()}
+        metrics = {
+            f"{name}_{metric.replace('@k', f'@{k}')}": v
+            for name, vals in scores.items()
+            for metric, per_k in vals.items()
+            for k, v in per_k.items()
+        }
         return self.prefix(metrics)

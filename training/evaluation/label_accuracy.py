@@ -11,7 +11,9 @@ class LabelAccuracyEvaluator(Evaluator):
     """Accuracy of ``argmax(softmax_model(features, labels=None)[1])`` against the labels of
     a DataLoader of (sentence_a, sentence_b, class) examples. Returns ``{"accuracy"}``."""
 
-    def __init__(self, dataloader, name: str = "", softmax_model=None, write_csv: bool = True) -> None:
+    def __init__(
+        self, dataloader, name: str = "", softmax_model=None, write_csv: bool = True
+    ) -> None:
         if softmax_model is None:
             raise ValueError("LabelAccuracyEvaluator needs the SoftmaxLoss as softmax_model")
         self.dataloader = dataloader
@@ -22,7 +24,9 @@ class LabelAccuracyEvaluator(Evaluator):
         self.csv_headers = ["epoch", "steps", "accuracy"]
         self.primary_metric = "accuracy"
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         was_training = model.training
         model.eval()
         self.dataloader.collate_fn = model.collate

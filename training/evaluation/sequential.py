@@ -11,12 +11,18 @@ class SequentialEvaluator(Evaluator):
     """Runs each evaluator and merges their metrics; ``primary_metric`` is ``"sequential_score"``,
     ``main_score_function`` of the evaluators' primary scores (default: the last one)."""
 
-    def __init__(self, evaluators: Sequence[Evaluator], main_score_function: Callable[[list[float]], float] = lambda scores: scores[-1]) -> None:
+    def __init__(
+        self,
+        evaluators: Sequence[Evaluator],
+        main_score_function: Callable[[list[float]], float] = lambda scores: scores[-1],
+    ) -> None:
         self.evaluators = list(evaluators)
         self.main_score_function = main_score_function
         self.primary_metric = "sequential_score"
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         metrics, primaries = {}, []
         for ev in self.evaluators:
             m = ev(model, output_path=output_path, epoch=epoch, steps=steps)

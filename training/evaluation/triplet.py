@@ -26,10 +26,18 @@ class TripletEvaluator(Evaluator):
         similarity_fn_names: list[str] | None = None,
     ) -> None:
         if not (len(anchors) == len(positives) == len(negatives)):
-            raise ValueError("TripletEvaluator: anchors, positives and negatives must have the same length")
-        self.anchors, self.positives, self.negatives = list(anchors), list(positives), list(negatives)
+            raise ValueError(
+                "TripletEvaluator: anchors, positives and negatives must have the same length"
+            )
+        self.anchors, self.positives, self.negatives = (
+            list(anchors),
+            list(positives),
+            list(negatives),
+        )
         self.main_similarity_function = main_similarity_function
-        self.similarity_fn_names = list(similarity_fn_names or ([main_similarity_function] if main_similarity_function else []))
+        self.similarity_fn_names = list(
+            similarity_fn_names or ([main_similarity_function] if main_similarity_function else [])
+        )
         unknown = set(self.similarity_fn_names) - set(PAIRWISE_FUNCTIONS)
         if unknown:
             raise ValueError(f"TripletEvaluator: unknown similarity functions {sorted(unknown)}")
@@ -47,16 +55,32 @@ class TripletEvaluator(Evaluator):
 
     @classmethod
     def from_input_examples(cls, examples, **kwargs) -> TripletEvaluator:
-        return cls([e.texts[0] for e in examples], [e.texts[1] for e in examples], [e.texts[2] for e in examples], **kwargs)
+        return cls(
+            [e.texts[0] for e in examples],
+            [e.texts[1] for e in examples],
+            [e.texts[2] for e in examples],
+            **kwargs,
+        )
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         names = similarity_fn_names(self.similarity_fn_names, model)
-        kw = dict(batch_size=self.batch_size, show_progress_bar=self.show_progress_bar, convert_to_tensor=True)
-        a, p, n = (model.encode(x, **kw).float().cpu() for x in (self.anchors, self.positives, self.negatives))
+        kw = {
+            "batch_size": self.batch_size,
+            "show_progress_bar": self.show_progress_bar,
+            "convert_to_tensor": True,
+        }
+        a, p, n = (
+            model.encode(x, **kw).float().cpu()
+            for x in (self.anchors, self.positives, self.negatives)
+        )
         metrics = {}
         for fn in names:
             sim = PAIRWISE_FUNCTIONS[fn]
-            metrics[f"{fn}_accuracy"] = (sim(a, p) > sim(a, n) + self.margin[fn]).float().mean().item()
+            metrics[f"{fn}_accuracy"] = (
+                (sim(a, p) > sim(a, n) + self.margin[fn]).float().mean().item()
+            )
         self.csv_headers = ["epoch", "steps"] + [f"accuracy_{fn}" for fn in names]
         self.append_csv(output_path, [epoch, steps] + list(metrics.values()))
         if len(names) > 1:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from .base import Loss
 from .matryoshka import require_embedding_loss
@@ -39,9 +39,13 @@ class AdaptiveLayerLoss(Loss):
         super().__init__(model)
         require_embedding_loss(type(self).__name__, loss)
         if getattr(loss, "uses_gradient_cache", False):
-            raise ValueError(f"{type(self).__name__} cannot wrap {type(loss).__name__}, which uses gradient caching")
+            raise ValueError(
+                f"{type(self).__name__} cannot wrap {type(loss).__name__}, which uses gradient caching"
+            )
         if not callable(layer_weighting) and layer_weighting not in ("uniform", "log", "linear"):
-            raise ValueError(f"layer_weighting must be 'uniform', 'log', 'linear' or a callable, got {layer_weighting!r}")
+            raise ValueError(
+                f"layer_weighting must be 'uniform', 'log', 'linear' or a callable, got {layer_weighting!r}"
+            )
         self.loss = loss
         self.n_layers_per_step = n_layers_per_step
         self.last_layer_weight = last_layer_weight
@@ -63,11 +67,15 @@ class AdaptiveLayerLoss(Loss):
 
     def forward(self, features, labels):
         features = list(features)
-        self.loss.check_inputs(len(features), labels, features[0]["input_ids"].shape[0] if features else None)
+        self.loss.check_inputs(
+            len(features), labels, features[0]["input_ids"].shape[0] if features else None
+        )
         extra = self.loss.prepare(features)
         per_column = [self.model.forward_all_layers(f) for f in features]  # columns x (layers + 1)
         final = [layers[-1] for layers in per_column]
-        loss = self.loss.compute_loss_from_embeddings(final, labels, **extra) * self.last_layer_weight
+        loss = (
+            self.loss.compute_loss_from_embeddings(final, labels, **extra) * self.last_layer_weight
+        )
         if self.kl_temperature > 0:
             target = F.softmax(torch.cat(final) / self.kl_temperature, dim=-1).detach()
         n_states = len(per_column[0])
@@ -77,14 +85,29 @@ class AdaptiveLayerLoss(Loss):
         for layer in indices:
             embs = [layers[layer] for layers in per_column]
             layer_loss = self.loss.compute_loss_from_embeddings(embs, labels, **extra)
-            loss = loss + layer_loss * self.get_layer_weight(layer) / len(indices) * self.prior_layers_weight
+            loss = (
+                loss
+                + layer_loss
+                * self.get_layer_weight(layer)
+                / len(indices)
+                * self.prior_layers_weight
+            )
             if self.kl_temperature > 0:
                 log_p = F.log_softmax(torch.cat(embs) / self.kl_temperature, dim=-1)
-                loss = loss + F.kl_div(log_p, target, reduction="batchmean") * self.kl_temperature * self.kl_div_weight
+                loss = (
+                    loss
+                    + F.kl_div(log_p, target, reduction="batchmean")
+                    * self.kl_temperature
+                    * self.kl_div_weight
+                )
         return loss
 
     def config(self) -> dict:
-        weighting = self.layer_weighting if isinstance(self.layer_weighting, str) else getattr(self.layer_weighting, "__name__", "custom")
+        weighting = (
+            self.layer_weighting
+            if isinstance(self.layer_weighting, str)
+            else getattr(self.layer_weighting, "__name__", "custom")
+        )
         return {
             "loss": type(self.loss).__name__,
             "n_layers_per_step": self.n_layers_per_step,

@@ -33,7 +33,9 @@ class AnglELoss(Loss):
             raise self.fail("pairs need a score label")
         return super().forward(features, labels)
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor:
         self.check_inputs(len(embeddings), None)
         n = embeddings[0].shape[0]
         if len(embeddings) == 2:

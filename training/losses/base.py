@@ -46,7 +46,9 @@ class Loss(nn.Module):
     def fail(self, problem: str) -> LossInputError:
         return LossInputError(f"{type(self).__name__}: {problem}; it expects {self.data_shape}")
 
-    def check_inputs(self, n_columns: int, labels: Tensor | None, batch_size: int | None = None) -> None:
+    def check_inputs(
+        self, n_columns: int, labels: Tensor | None, batch_size: int | None = None
+    ) -> None:
         """Raises ``LossInputError`` when the number of text columns or the labels do not fit."""
         lo, hi = self.min_columns, self.max_columns
         if n_columns < lo or (hi is not None and n_columns > hi):
@@ -63,7 +65,9 @@ class Loss(nn.Module):
                 raise self.fail(f"teacher targets must be floats, got {labels.dtype}")
             return
         if batch_size is not None and labels.numel() != batch_size:
-            raise self.fail(f"got {labels.numel()} labels of shape {tuple(labels.shape)} for {batch_size} examples (one label per example)")
+            raise self.fail(
+                f"got {labels.numel()} labels of shape {tuple(labels.shape)} for {batch_size} examples (one label per example)"
+            )
         if self.label_kind == CLASS and (labels.is_floating_point() or labels.is_complex()):
             raise self.fail(f"got {labels.dtype} labels; class labels must be integers")
         if labels.is_floating_point() and not torch.isfinite(labels).all():
@@ -74,7 +78,9 @@ class Loss(nn.Module):
         features = list(features)
         self.check_inputs(len(features), labels, batch_size(features[0]) if features else None)
         extra = self.prepare(features)
-        return self.compute_loss_from_embeddings(embed_columns(self.model, features), labels, **extra)
+        return self.compute_loss_from_embeddings(
+            embed_columns(self.model, features), labels, **extra
+        )
 
     def prepare(self, features: list[dict[str, Tensor]]) -> dict:
         """Inputs other than the model's embeddings that ``compute_loss_from_embeddings``
@@ -82,8 +88,12 @@ class Loss(nn.Module):
         and reuse the result for every truncation or layer."""
         return {}
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} is not a function of the embeddings alone")
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor:
+        raise NotImplementedError(
+            f"{type(self).__name__} is not a function of the embeddings alone"
+        )
 
     def config(self) -> dict:
         return {}
@@ -121,7 +131,9 @@ def _pad_id(f: dict[str, Tensor]) -> int:
     return 0
 
 
-def embed_columns(model: nn.Module, features: list[dict[str, Tensor]], merge: bool = True) -> list[Tensor]:
+def embed_columns(
+    model: nn.Module, features: list[dict[str, Tensor]], merge: bool = True
+) -> list[Tensor]:
     """Sentence embeddings for each text column: a list of (batch, dim) tensors.
 
     With ``merge`` the columns go through the encoder as one stacked batch, which is faster

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .batch_triplet_common import BatchHardTripletLossDistanceFunction, BatchTripletLoss, same_label_mask
+from .batch_triplet_common import (
+    BatchHardTripletLossDistanceFunction,
+    BatchTripletLoss,
+    same_label_mask,
+)
 
 
 class BatchAllTripletLoss(BatchTripletLoss):
@@ -14,7 +18,12 @@ class BatchAllTripletLoss(BatchTripletLoss):
     Data: (sentence,) with an int class label; embeddings one (batch, dim) tensor.
     """
 
-    def __init__(self, model: nn.Module, distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance, margin: float = 5) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance,
+        margin: float = 5,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
         self.triplet_margin = margin

@@ -5,7 +5,11 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .batch_triplet_common import BatchHardTripletLossDistanceFunction, BatchTripletLoss, hardest_pairs
+from .batch_triplet_common import (
+    BatchHardTripletLossDistanceFunction,
+    BatchTripletLoss,
+    hardest_pairs,
+)
 
 
 class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
@@ -14,7 +18,11 @@ class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
     Data: (sentence,) with an int class label; embeddings one (batch, dim) tensor.
     """
 
-    def __init__(self, model: nn.Module, distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
 

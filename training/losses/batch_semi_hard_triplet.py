@@ -16,7 +16,12 @@ class BatchSemiHardTripletLoss(BatchTripletLoss):
     Data: (sentence,) with an int class label; embeddings one (batch, dim) tensor.
     """
 
-    def __init__(self, model: nn.Module, distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance, margin: float = 5) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=BatchHardTripletLossDistanceFunction.euclidean_distance,
+        margin: float = 5,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
         self.margin = margin
@@ -28,7 +33,9 @@ class BatchSemiHardTripletLoss(BatchTripletLoss):
         # Row a of sorted_neg: distances from a to its negatives ascending, then inf.
         sorted_neg = dist.masked_fill(same, torch.inf).sort(dim=1, stable=True).values
         # For each (a, p): index of the first negative distance above d(a, p).
-        pos = torch.searchsorted(sorted_neg.detach().contiguous(), dist.detach().contiguous(), right=True)
+        pos = torch.searchsorted(
+            sorted_neg.detach().contiguous(), dist.detach().contiguous(), right=True
+        )
         outside = sorted_neg.gather(1, pos.clamp(max=n - 1))
         # Fallback: the farthest negative of the row, broadcast to every column.
         row_min = dist.min(1, keepdim=True).values

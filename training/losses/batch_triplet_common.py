@@ -23,7 +23,11 @@ class BatchHardTripletLossDistanceFunction:
     def euclidean_distance(embeddings: Tensor, squared: bool = False) -> Tensor:
         # Computed in float32 from the Gram matrix; the sqrt is guarded at 0, where its
         # gradient would be infinite.
-        e = embeddings.float() if embeddings.dtype in (torch.float16, torch.bfloat16) else embeddings
+        e = (
+            embeddings.float()
+            if embeddings.dtype in (torch.float16, torch.bfloat16)
+            else embeddings
+        )
         with torch.autocast(device_type=e.device.type, enabled=False):
             dot = e @ e.T
         sq = dot.diagonal()
@@ -52,7 +56,9 @@ def hardest_pairs(dist: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     hardest_pos = (dist * same_label_mask(labels).float()).max(1, keepdim=True).values
     row_max = dist.max(1, keepdim=True).values
     # Same-label entries are lifted by the row maximum so that the min picks a negative.
-    hardest_neg = (dist + row_max * (~different_label_mask(labels)).float()).min(1, keepdim=True).values
+    hardest_neg = (
+        (dist + row_max * (~different_label_mask(labels)).float()).min(1, keepdim=True).values
+    )
     return hardest_pos, hardest_neg
 
 

@@ -30,7 +30,11 @@ class SiameseDistanceMetric(Enum):
     COSINE_DISTANCE = "cosine_distance"
 
     def __call__(self, x: Tensor, y: Tensor) -> Tensor:
-        return {"euclidean": _euclidean, "manhattan": _manhattan, "cosine_distance": _cosine_distance}[self.value](x, y)
+        return {
+            "euclidean": _euclidean,
+            "manhattan": _manhattan,
+            "cosine_distance": _cosine_distance,
+        }[self.value](x, y)
 
 
 def distance_name(metric) -> str:
@@ -49,7 +53,13 @@ class ContrastiveLoss(Loss):
     label_kind = SCORE
     data_shape = "(sentence_a, sentence_b) texts with a 0/1 label (1 = similar)"
 
-    def __init__(self, model: nn.Module, distance_metric=SiameseDistanceMetric.COSINE_DISTANCE, margin: float = 0.5, size_average: bool = True) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=SiameseDistanceMetric.COSINE_DISTANCE,
+        margin: float = 0.5,
+        size_average: bool = True,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
         self.margin = margin
@@ -63,4 +73,8 @@ class ContrastiveLoss(Loss):
         return losses.mean() if self.size_average else losses.sum()
 
     def config(self) -> dict:
-        return {"distance_metric": distance_name(self.distance_metric), "margin": self.margin, "size_average": self.size_average}
+        return {
+            "distance_metric": distance_name(self.distance_metric),
+            "margin": self.margin,
+            "size_average": self.size_average,
+        }

@@ -7,7 +7,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from ..similarity import cos_sim, function_name
 from .base import NONE, Loss
@@ -23,7 +23,9 @@ class ContrastiveTensionLoss(Loss):
     """
 
     label_kind = NONE
-    data_shape = "(sentence_a, sentence_b) texts with label 1 when they are the same sentence, else 0"
+    data_shape = (
+        "(sentence_a, sentence_b) texts with label 1 when they are the same sentence, else 0"
+    )
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
@@ -43,13 +45,18 @@ class ContrastiveTensionLoss(Loss):
         if labels is None:
             m1, m2 = f1["attention_mask"].bool(), f2["attention_mask"].bool()
             labels = torch.tensor(
-                [torch.equal(a[x], b[y]) for a, x, b, y in zip(f1["input_ids"], m1, f2["input_ids"], m2)],
+                [
+                    torch.equal(a[x], b[y])
+                    for a, x, b, y in zip(f1["input_ids"], m1, f2["input_ids"], m2)
+                ],
                 dtype=scores.dtype,
                 device=scores.device,
             )
         elif labels.numel() != scores.numel():
             raise self.fail(f"got {labels.numel()} labels for {scores.numel()} examples")
-        return F.binary_cross_entropy_with_logits(scores, labels.view(-1).to(scores.dtype), reduction="sum")
+        return F.binary_cross_entropy_with_logits(
+            scores, labels.view(-1).to(scores.dtype), reduction="sum"
+        )
 
 
 class ContrastiveTensionLossInBatchNegatives(Loss):
@@ -84,4 +91,7 @@ class ContrastiveTensionLossInBatchNegatives(Loss):
         return (F.cross_entropy(scores, target) + F.cross_entropy(scores.T, target)) / 2
 
     def config(self) -> dict:
-        return {"scale": self.logit_scale.exp().item(), "similarity_fct": function_name(self.similarity_fct)}
+        return {
+            "scale": self.logit_scale.exp().item(),
+            "similarity_fct": function_name(self.similarity_fct),
+        }

@@ -37,7 +37,9 @@ class CoSENTLoss(Loss):
     label_kind = SCORE
     data_shape = "(sentence_a, sentence_b) texts with a float similarity score label (batch,)"
 
-    def __init__(self, model: nn.Module, scale: float = 20.0, similarity_fct=pairwise_cos_sim) -> None:
+    def __init__(
+        self, model: nn.Module, scale: float = 20.0, similarity_fct=pairwise_cos_sim
+    ) -> None:
         super().__init__(model)
         self.scale = scale
         self.similarity_fct = similarity_fct

@@ -39,7 +39,12 @@ class DenoisingAutoEncoderLoss(Loss):
     label_kind = NONE
     data_shape = "(noisy_sentence, original_sentence) texts; no label needed"
 
-    def __init__(self, model: nn.Module, decoder_name_or_path: str | None = None, tie_encoder_decoder: bool = True) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        decoder_name_or_path: str | None = None,
+        tie_encoder_decoder: bool = True,
+    ) -> None:
         super().__init__(model)
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -53,16 +58,22 @@ class DenoisingAutoEncoderLoss(Loss):
             self.tokenizer_decoder = model.tokenizer
             base = getattr(self.decoder, self.decoder.base_model_prefix)
             if _share_parameters(model.encoder, base) == 0:
-                raise ValueError("DenoisingAutoEncoderLoss: no decoder weight matched the encoder's; cannot tie them")
+                raise ValueError(
+                    "DenoisingAutoEncoderLoss: no decoder weight matched the encoder's; cannot tie them"
+                )
             if hasattr(self.decoder, "tie_weights"):
                 self.decoder.tie_weights()
         else:
             if decoder_name_or_path is None:
-                raise ValueError("DenoisingAutoEncoderLoss: decoder_name_or_path is needed when tie_encoder_decoder=False")
+                raise ValueError(
+                    "DenoisingAutoEncoderLoss: decoder_name_or_path is needed when tie_encoder_decoder=False"
+                )
             config = AutoConfig.from_pretrained(decoder_name_or_path)
             config.is_decoder = True
             config.add_cross_attention = True
-            self.decoder = AutoModelForCausalLM.from_pretrained(decoder_name_or_path, config=config).to(model.device)
+            self.decoder = AutoModelForCausalLM.from_pretrained(
+                decoder_name_or_path, config=config
+            ).to(model.device)
             self.tokenizer_decoder = AutoTokenizer.from_pretrained(decoder_name_or_path)
             if self.tokenizer_decoder.pad_token is None:
                 self.tokenizer_decoder.pad_token = self.tokenizer_decoder.eos_token
@@ -76,8 +87,12 @@ class DenoisingAutoEncoderLoss(Loss):
         self.check_inputs(len(features), labels)
         source, target = features
         if self.need_retokenization:
-            texts = self.model.tokenizer.batch_decode(target["input_ids"], skip_special_tokens=True, clean_up_tokenization_spaces=True)
-            target = self.tokenizer_decoder(texts, padding=True, truncation="longest_first", return_tensors="pt").to(source["input_ids"].device)
+            texts = self.model.tokenizer.batch_decode(
+                target["input_ids"], skip_special_tokens=True, clean_up_tokenization_spaces=True
+            )
+            target = self.tokenizer_decoder(
+                texts, padding=True, truncation="longest_first", return_tensors="pt"
+            ).to(source["input_ids"].device)
         reps = self.model(source)["sentence_embedding"]
         ids = target["input_ids"]
         out = self.decoder(
@@ -88,7 +103,14 @@ class DenoisingAutoEncoderLoss(Loss):
             return_dict=True,
         )
         logits: Tensor = out.logits
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), ignore_index=self.tokenizer_decoder.pad_token_id)
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            ids[:, 1:].reshape(-1),
+            ignore_index=self.tokenizer_decoder.pad_token_id,
+        )
 
     def config(self) -> dict:
-        return {"decoder_name_or_path": self.decoder.config._name_or_path, "need_retokenization": self.need_retokenization}
+        return {
+            "decoder_name_or_path": self.decoder.config._name_or_path,
+            "need_retokenization": self.need_retokenization,
+        }

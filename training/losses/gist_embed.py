@@ -42,33 +42,48 @@ class GISTEmbedLoss(Loss):
         if margin_strategy not in ("absolute", "relative"):
             raise ValueError("margin_strategy must be 'absolute' or 'relative'")
         if gather_across_devices:
-            raise ValueError("GISTEmbedLoss: gather_across_devices needs a distributed run, which this trainer does not do")
+            raise ValueError(
+                "GISTEmbedLoss: gather_across_devices needs a distributed run, which this trainer does not do"
+            )
         self.guide = guide
         self.temperature = temperature
         self.margin_strategy = margin_strategy
         self.margin = margin
         self.contrast_anchors = contrast_anchors
         self.contrast_positives = contrast_positives
-        self.must_retokenize = (
-            model.tokenizer.get_vocab() != guide.tokenizer.get_vocab() or (guide.max_seq_length or 0) < (model.max_seq_length or 0)
-        )
+        self.must_retokenize = model.tokenizer.get_vocab() != guide.tokenizer.get_vocab() or (
+            guide.max_seq_length or 0
+        ) < (model.max_seq_length or 0)
 
     def prepare(self, features: list[dict[str, Tensor]]) -> dict:
         with torch.no_grad():
             if self.must_retokenize:
                 guide_features = []
                 for f in features:
-                    texts = self.model.tokenizer.batch_decode(f["input_ids"], skip_special_tokens=True)
-                    guide_features.append({k: v.to(self.guide.device) for k, v in self.guide.tokenize(texts).items()})
+                    texts = self.model.tokenizer.batch_decode(
+                        f["input_ids"], skip_special_tokens=True
+                    )
+                    guide_features.append(
+                        {k: v.to(self.guide.device) for k, v in self.guide.tokenize(texts).items()}
+                    )
             else:
                 guide_features = features
-            return {"guide_embeddings": [e.detach() for e in embed_columns(self.guide, guide_features)]}
+            return {
+                "guide_embeddings": [e.detach() for e in embed_columns(self.guide, guide_features)]
+            }
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None, guide_embeddings: list[Tensor] | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self,
+        embeddings: list[Tensor],
+        labels: Tensor | None = None,
+        guide_embeddings: list[Tensor] | None = None,
+    ) -> Tensor:
         """embeddings, guide_embeddings: 2 or 3 tensors (batch, dim) each (the guide's dim may differ)."""
         self.check_inputs(len(embeddings), labels)
         if guide_embeddings is None or len(guide_embeddings) != len(embeddings):
-            raise ValueError("GISTEmbedLoss needs the guide's embeddings of every column (see prepare())")
+            raise ValueError(
+                "GISTEmbedLoss needs the guide's embeddings of every column (see prepare())"
+            )
         anchor, positive = embeddings[0], embeddings[1]
         g_anchor, g_positive = guide_embeddings[0], guide_embeddings[1]
         n = anchor.shape[0]
@@ -90,9 +105,15 @@ class GISTEmbedLoss(Loss):
         if self.contrast_anchors:
             scores.append(masked(_sim_matrix(anchor, anchor), _sim_matrix(g_anchor, g_anchor)))
         if self.contrast_positives:
-            scores.append(masked(_sim_matrix(positive, positive), _sim_matrix(g_positive, g_positive)))
+            scores.append(
+                masked(_sim_matrix(positive, positive), _sim_matrix(g_positive, g_positive))
+            )
         if len(embeddings) == 3:
-            scores.append(masked(_sim_matrix(anchor, embeddings[2]), _sim_matrix(g_anchor, guide_embeddings[2])))
+            scores.append(
+                masked(
+                    _sim_matrix(anchor, embeddings[2]), _sim_matrix(g_anchor, guide_embeddings[2])
+                )
+            )
         logits = torch.cat(scores, dim=1) / self.temperature
         return F.cross_entropy(logits, torch.arange(n, device=anchor.device))
 

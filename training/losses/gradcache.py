@@ -58,7 +58,13 @@ class GradCacheMixin:
         n = features["input_ids"].shape[0]
         return [(b, min(b + self.mini_batch_size, n)) for b in range(0, n, self.mini_batch_size)]
 
-    def forward_cached(self, features: list[dict[str, Tensor]], labels: Tensor | None, loss_fn: Callable[..., Tensor], **extra) -> Tensor:
+    def forward_cached(
+        self,
+        features: list[dict[str, Tensor]],
+        labels: Tensor | None,
+        loss_fn: Callable[..., Tensor],
+        **extra,
+    ) -> Tensor:
         grad = torch.is_grad_enabled()
         reps, states = [], []
         for f in features:
@@ -74,7 +80,9 @@ class GradCacheMixin:
             return loss_fn([torch.cat(c) for c in reps], labels, **extra)
         loss = loss_fn([torch.cat(c) for c in reps], labels, **extra)
         loss.backward()
-        cache = [[r.grad if r.grad is not None else torch.zeros_like(r) for r in col] for col in reps]
+        cache = [
+            [r.grad if r.grad is not None else torch.zeros_like(r) for r in col] for col in reps
+        ]
         out = loss.detach().requires_grad_()
 
         def replay(grad_output: Tensor) -> None:
@@ -83,7 +91,9 @@ class GradCacheMixin:
                     for (b, e), g, st in zip(self._ranges(f), col_grads, col_states):
                         with st.replay():
                             r = self.model(_slice(f, b, e))["sentence_embedding"]
-                        torch.dot(r.flatten().float(), g.flatten().float()).mul(grad_output).backward()
+                        torch.dot(r.flatten().float(), g.flatten().float()).mul(
+                            grad_output
+                        ).backward()
 
         out.register_hook(replay)
         return out

@@ -36,7 +36,9 @@ class MarginMSELoss(Loss):
         if labels.shape == (n,):
             labels = labels.unsqueeze(1)
         if labels.shape != (n, k):
-            raise self.fail(f"got labels of shape {tuple(labels.shape)}, expected ({n}, {k}) margins or ({n}, {k + 1}) scores")
+            raise self.fail(
+                f"got labels of shape {tuple(labels.shape)}, expected ({n}, {k}) margins or ({n}, {k + 1}) scores"
+            )
         pos = self.similarity_fct(query, positive)
         margins = torch.stack([pos - self.similarity_fct(query, neg) for neg in negatives], dim=1)
         return F.mse_loss(margins, labels.detach().to(margins.dtype))

@@ -18,13 +18,20 @@ logger = logging.getLogger(__name__)
 def shrink(embeddings: Tensor, dim: int) -> Tensor:
     """(batch, full_dim) -> (batch, dim): the first ``dim`` components, L2-normalised."""
     if dim > embeddings.shape[-1]:
-        raise ValueError(f"Matryoshka dimension {dim} exceeds the embedding dimension {embeddings.shape[-1]}")
+        raise ValueError(
+            f"Matryoshka dimension {dim} exceeds the embedding dimension {embeddings.shape[-1]}"
+        )
     return F.normalize(embeddings[..., :dim], p=2, dim=-1)
 
 
 def require_embedding_loss(wrapper: str, loss: nn.Module) -> None:
-    if not isinstance(loss, Loss) or type(loss).compute_loss_from_embeddings is Loss.compute_loss_from_embeddings:
-        raise ValueError(f"{wrapper} wraps losses that are a function of the embeddings; {type(loss).__name__} is not")
+    if (
+        not isinstance(loss, Loss)
+        or type(loss).compute_loss_from_embeddings is Loss.compute_loss_from_embeddings
+    ):
+        raise ValueError(
+            f"{wrapper} wraps losses that are a function of the embeddings; {type(loss).__name__} is not"
+        )
 
 
 class MatryoshkaLoss(Loss):
@@ -52,12 +59,20 @@ class MatryoshkaLoss(Loss):
         if matryoshka_weights is None:
             matryoshka_weights = [1] * len(matryoshka_dims)
         elif len(matryoshka_weights) != len(matryoshka_dims):
-            raise ValueError("MatryoshkaLoss: matryoshka_weights must be as long as matryoshka_dims")
+            raise ValueError(
+                "MatryoshkaLoss: matryoshka_weights must be as long as matryoshka_dims"
+            )
         full = model.get_embedding_dimension()
         if any(d > full for d in matryoshka_dims):
-            raise ValueError(f"MatryoshkaLoss: matryoshka_dims cannot exceed the embedding dimension {full}")
+            raise ValueError(
+                f"MatryoshkaLoss: matryoshka_dims cannot exceed the embedding dimension {full}"
+            )
         if full not in matryoshka_dims:
-            logger.warning("MatryoshkaLoss: the full dimension %d is not among matryoshka_dims %s", full, list(matryoshka_dims))
+            logger.warning(
+                "MatryoshkaLoss: the full dimension %d is not among matryoshka_dims %s",
+                full,
+                list(matryoshka_dims),
+            )
         pairs = sorted(zip(matryoshka_dims, matryoshka_weights), key=lambda p: p[0], reverse=True)
         self.matryoshka_dims = tuple(d for d, _ in pairs)
         self.matryoshka_weights = tuple(w for _, w in pairs)
@@ -75,11 +90,17 @@ class MatryoshkaLoss(Loss):
 
     def forward(self, features, labels):
         features = list(features)
-        self.loss.check_inputs(len(features), labels, features[0]["input_ids"].shape[0] if features else None)
+        self.loss.check_inputs(
+            len(features), labels, features[0]["input_ids"].shape[0] if features else None
+        )
         extra = self.loss.prepare(features)
         if self.uses_gradient_cache:
-            return self.loss.forward_cached(features, labels, self.compute_loss_from_embeddings, **extra)
-        return self.compute_loss_from_embeddings(embed_columns(self.model, features), labels, **extra)
+            return self.loss.forward_cached(
+                features, labels, self.compute_loss_from_embeddings, **extra
+            )
+        return self.compute_loss_from_embeddings(
+            embed_columns(self.model, features), labels, **extra
+        )
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels, **extra) -> Tensor:
         full = embeddings[0].shape[-1]
@@ -90,8 +111,14 @@ class MatryoshkaLoss(Loss):
             # Teacher embeddings (distillation labels) are truncated along with the student's.
             if isinstance(labels, Tensor) and labels.ndim in (2, 3) and labels.shape[-1] == full:
                 dim_labels = labels[..., :dim]
-            loss = loss + weight * self.loss.compute_loss_from_embeddings([shrink(e, dim) for e in embeddings], dim_labels, **extra)
-        return loss if isinstance(loss, Tensor) else torch.zeros((), device=embeddings[0].device, requires_grad=True)
+            loss = loss + weight * self.loss.compute_loss_from_embeddings(
+                [shrink(e, dim) for e in embeddings], dim_labels, **extra
+            )
+        return (
+            loss
+            if isinstance(loss, Tensor)
+            else torch.zeros((), device=embeddings[0].device, requires_grad=True)
+        )
 
     def config(self) -> dict:
         return {

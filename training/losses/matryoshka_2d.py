@@ -29,7 +29,13 @@ class Matryoshka2dLoss(AdaptiveLayerLoss):
         kl_temperature: float = 0.3,
         layer_weighting: str | Callable[[int], float] = "uniform",
     ) -> None:
-        inner = MatryoshkaLoss(model, loss, matryoshka_dims, matryoshka_weights=matryoshka_weights, n_dims_per_step=n_dims_per_step)
+        inner = MatryoshkaLoss(
+            model,
+            loss,
+            matryoshka_dims,
+            matryoshka_weights=matryoshka_weights,
+            n_dims_per_step=n_dims_per_step,
+        )
         super().__init__(
             model,
             inner,

@@ -48,15 +48,27 @@ class MegaBatchMarginLoss(GradCacheMixin, Loss):
             return self.forward_cached(features, labels, self.compute_loss_from_embeddings)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features), labels)
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None = None
+    ) -> Tensor:
         self.check_inputs(len(embeddings), labels)
         anchors, positives = embeddings
         n = anchors.shape[0]
         scores = cos_sim(anchors, positives)
         diag = torch.arange(n, device=scores.device)
         pos = scores[diag, diag]
-        hardest_neg = scores.masked_fill(torch.eye(n, dtype=torch.bool, device=scores.device), -torch.inf).max(dim=1).values
-        return (F.relu(self.positive_margin - pos) + F.relu(hardest_neg - self.negative_margin)).sum() / n
+        hardest_neg = (
+            scores.masked_fill(torch.eye(n, dtype=torch.bool, device=scores.device), -torch.inf)
+            .max(dim=1)
+            .values
+        )
+        return (
+            F.relu(self.positive_margin - pos) + F.relu(hardest_neg - self.negative_margin)
+        ).sum() / n
 
     def config(self) -> dict:
-        return {"positive_margin": self.positive_margin, "negative_margin": self.negative_margin, "mini_batch_size": self.mini_batch_size}
+        return {
+            "positive_margin": self.positive_margin,
+            "negative_margin": self.negative_margin,
+            "mini_batch_size": self.mini_batch_size,
+        }

@@ -28,7 +28,9 @@ class MSELoss(Loss):
         self.projection_dim = projection_dim
         self.projection = None
         if projection_dim is not None:
-            self.projection = nn.Linear(model.get_embedding_dimension(), projection_dim, device=model.device)
+            self.projection = nn.Linear(
+                model.get_embedding_dimension(), projection_dim, device=model.device
+            )
 
     def _teacher_columns(self, labels: Tensor | list[Tensor], n_columns: int) -> list[Tensor]:
         if isinstance(labels, (list, tuple)):
@@ -39,11 +41,15 @@ class MSELoss(Loss):
             return [labels] * n_columns
         if labels.dim() == 3:
             if labels.shape[1] != n_columns:
-                raise self.fail(f"got teacher labels for {labels.shape[1]} columns, the data has {n_columns}")
+                raise self.fail(
+                    f"got teacher labels for {labels.shape[1]} columns, the data has {n_columns}"
+                )
             return list(labels.unbind(1))
         raise self.fail(f"got labels of shape {tuple(labels.shape)}")
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | list[Tensor]) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | list[Tensor]
+    ) -> Tensor:
         """embeddings: columns of (batch, dim); labels: (batch, t), (batch, columns, t) or a list."""
         if labels is None:
             raise self.fail("the examples have no labels")
@@ -54,7 +60,9 @@ class MSELoss(Loss):
             if self.projection is not None:
                 student = self.projection(student)
             if student.shape != teacher.shape:
-                raise self.fail(f"student embeddings {tuple(student.shape)} and teacher labels {tuple(teacher.shape)} differ in shape")
+                raise self.fail(
+                    f"student embeddings {tuple(student.shape)} and teacher labels {tuple(teacher.shape)} differ in shape"
+                )
             losses.append(F.mse_loss(student, teacher))
         return torch.stack(losses).mean()
 

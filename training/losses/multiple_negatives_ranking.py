@@ -14,7 +14,9 @@ DIRECTIONS = ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc")
 HARDNESS_MODES = (None, "in_batch_negatives", "hard_negatives", "all_negatives")
 
 
-def check_options(directions, partition_mode, hardness_mode, hardness_strength, scale) -> tuple[str, ...]:
+def check_options(
+    directions, partition_mode, hardness_mode, hardness_strength, scale
+) -> tuple[str, ...]:
     if not scale > 0:
         raise ValueError("scale must be positive")
     if not directions:
@@ -25,9 +27,13 @@ def check_options(directions, partition_mode, hardness_mode, hardness_strength, 
     if "query_to_doc" not in directions:
         raise ValueError("'query_to_doc' is required: it holds the positive pair")
     if partition_mode not in ("joint", "per_direction"):
-        raise ValueError(f"partition_mode must be 'joint' or 'per_direction', got {partition_mode!r}")
+        raise ValueError(
+            f"partition_mode must be 'joint' or 'per_direction', got {partition_mode!r}"
+        )
     if partition_mode == "per_direction" and set(directions) & {"query_to_query", "doc_to_doc"}:
-        raise ValueError("partition_mode='per_direction' needs every direction to contain the positive; use 'joint' with query_to_query/doc_to_doc")
+        raise ValueError(
+            "partition_mode='per_direction' needs every direction to contain the positive; use 'joint' with query_to_query/doc_to_doc"
+        )
     if hardness_mode not in HARDNESS_MODES:
         raise ValueError(f"hardness_mode must be one of {HARDNESS_MODES}, got {hardness_mode!r}")
     if hardness_strength < 0:
@@ -67,7 +73,9 @@ def ranking_loss(
     if "doc_to_query" in directions:
         sims["doc_to_query"] = similarity_fct(queries, pos).T
     if "doc_to_doc" in directions:
-        sims["doc_to_doc"] = similarity_fct(docs_all, pos).T.masked_fill(own.repeat(1, n_docs), -torch.inf)
+        sims["doc_to_doc"] = similarity_fct(docs_all, pos).T.masked_fill(
+            own.repeat(1, n_docs), -torch.inf
+        )
     sims = {k: v * scale for k, v in sims.items()}
     if hardness_mode is not None and hardness_strength > 0:
         # Up-weights hard negatives by adding a detached multiple of their similarity
@@ -116,8 +124,12 @@ class MultipleNegativesRankingLoss(Loss):
     ) -> None:
         super().__init__(model)
         if gather_across_devices:
-            raise ValueError(f"{type(self).__name__}: gather_across_devices needs a distributed run, which this trainer does not do")
-        self.directions = check_options(directions, partition_mode, hardness_mode, hardness_strength, scale)
+            raise ValueError(
+                f"{type(self).__name__}: gather_across_devices needs a distributed run, which this trainer does not do"
+            )
+        self.directions = check_options(
+            directions, partition_mode, hardness_mode, hardness_strength, scale
+        )
         self.scale = scale
         self.similarity_fct = similarity_fct
         self.gather_across_devices = False
@@ -126,16 +138,18 @@ class MultipleNegativesRankingLoss(Loss):
         self.hardness_strength = hardness_strength
 
     def _options(self) -> dict:
-        return dict(
-            scale=self.scale,
-            similarity_fct=self.similarity_fct,
-            directions=self.directions,
-            partition_mode=self.partition_mode,
-            hardness_mode=self.hardness_mode,
-            hardness_strength=self.hardness_strength,
-        )
+        return {
+            "scale": self.scale,
+            "similarity_fct": self.similarity_fct,
+            "directions": self.directions,
+            "partition_mode": self.partition_mode,
+            "hardness_mode": self.hardness_mode,
+            "hardness_strength": self.hardness_strength,
+        }
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None = None
+    ) -> Tensor:
         self.check_inputs(len(embeddings), labels)
         queries, docs = embeddings[0], list(embeddings[1:])
         rows = torch.arange(queries.shape[0], device=queries.device)

@@ -15,7 +15,13 @@ class MultipleNegativesSymmetricRankingLoss(MultipleNegativesRankingLoss):
     against all anchors. Same data as MultipleNegativesRankingLoss; equals it with
     ``directions=("query_to_doc", "doc_to_query"), partition_mode="per_direction"``."""
 
-    def __init__(self, model: nn.Module, scale: float = 20.0, similarity_fct: Callable[[Tensor, Tensor], Tensor] = cos_sim, gather_across_devices: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        scale: float = 20.0,
+        similarity_fct: Callable[[Tensor, Tensor], Tensor] = cos_sim,
+        gather_across_devices: bool = False,
+    ) -> None:
         super().__init__(
             model,
             scale=scale,

@@ -20,7 +20,12 @@ class OnlineContrastiveLoss(Loss):
     label_kind = SCORE
     data_shape = "(sentence_a, sentence_b) texts with a 0/1 label (1 = similar)"
 
-    def __init__(self, model: nn.Module, distance_metric=SiameseDistanceMetric.COSINE_DISTANCE, margin: float = 0.5) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=SiameseDistanceMetric.COSINE_DISTANCE,
+        margin: float = 0.5,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
         self.margin = margin

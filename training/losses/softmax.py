@@ -37,9 +37,15 @@ class SoftmaxLoss(Loss):
         self.concatenation_sent_rep = concatenation_sent_rep
         self.concatenation_sent_difference = concatenation_sent_difference
         self.concatenation_sent_multiplication = concatenation_sent_multiplication
-        n_vectors = 2 * concatenation_sent_rep + concatenation_sent_difference + concatenation_sent_multiplication
+        n_vectors = (
+            2 * concatenation_sent_rep
+            + concatenation_sent_difference
+            + concatenation_sent_multiplication
+        )
         if n_vectors == 0:
-            raise ValueError("SoftmaxLoss: at least one of the concatenation_* options must be True")
+            raise ValueError(
+                "SoftmaxLoss: at least one of the concatenation_* options must be True"
+            )
         self.classifier = nn.Linear(n_vectors * dim, num_labels, device=model.device)
         self.loss_fct = nn.CrossEntropyLoss() if loss_fct is None else loss_fct
 
@@ -66,7 +72,9 @@ class SoftmaxLoss(Loss):
         self.check_inputs(len(embeddings), labels, embeddings[0].shape[0])
         labels = labels.view(-1)
         if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_labels):
-            raise self.fail(f"got class labels in [{int(labels.min())}, {int(labels.max())}] with num_labels={self.num_labels}")
+            raise self.fail(
+                f"got class labels in [{int(labels.min())}, {int(labels.max())}] with num_labels={self.num_labels}"
+            )
         return self.loss_fct(self.logits(embeddings[0], embeddings[1]), labels)
 
     def config(self) -> dict:

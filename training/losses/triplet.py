@@ -36,17 +36,30 @@ class TripletLoss(Loss):
     label_kind = NONE
     data_shape = "(anchor, positive, negative) texts; no label needed"
 
-    def __init__(self, model: nn.Module, distance_metric=TripletDistanceMetric.EUCLIDEAN, triplet_margin: float = 5) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        distance_metric=TripletDistanceMetric.EUCLIDEAN,
+        triplet_margin: float = 5,
+    ) -> None:
         super().__init__(model)
         self.distance_metric = distance_metric
         self.triplet_margin = triplet_margin
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None = None
+    ) -> Tensor:
         self.check_inputs(len(embeddings), labels)
         a, p, n = embeddings
-        return F.relu(self.distance_metric(a, p) - self.distance_metric(a, n) + self.triplet_margin).mean()
+        return F.relu(
+            self.distance_metric(a, p) - self.distance_metric(a, n) + self.triplet_margin
+        ).mean()
 
     def config(self) -> dict:
         m = self.distance_metric
-        name = f"TripletDistanceMetric.{m.name}" if isinstance(m, TripletDistanceMetric) else getattr(m, "__name__", str(m))
+        name = (
+            f"TripletDistanceMetric.{m.name}"
+            if isinstance(m, TripletDistanceMetric)
+            else getattr(m, "__name__", str(m))
+        )
         return {"distance_metric": name, "triplet_margin": self.triplet_margin}
