@@ -82,7 +82,9 @@ def main() -> None:
                 flags |= MARK
             if cat[0] == "N":
                 flags |= NUMERIC | NUMBER
-            if cp in word:
+            # Only code points this unicodedata assigns: the regex package may know a
+            # newer Unicode than the Rust regex crate HF tokenizers uses, which matches it.
+            if cp in word and cat != "Cn":
                 flags |= WORD
             if cat[0] == "L":
                 flags |= LETTER

