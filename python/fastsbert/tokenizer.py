@@ -64,7 +64,9 @@ class Tokenizer:
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         return self._core.encode(text, max_length)
 
-    def encode_batch(self, texts: Sequence[str], max_length: int = 0, threads: int = 0) -> list[list[int]]:
+    def encode_batch(
+        self, texts: Sequence[str], max_length: int = 0, threads: int = 0
+    ) -> list[list[int]]:
         """Token ids of each text."""
         return self._core.encode_batch(_as_list(texts), max_length, threads)
 
