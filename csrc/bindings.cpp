@@ -9,6 +9,7 @@
 #include <string>
 
 #include "fastsbert/encoder.h"
+#include "fastsbert/tokenizer.h"
 #include "fastsbert/topk.h"
 
 namespace py = pybind11;
@@ -164,6 +165,80 @@ py::tuple topk_communities(const py::array& x_in, double threshold, int64_t min_
   return py::make_tuple(adopt(std::move(r.offsets), {n_off}), adopt(std::move(r.members), {n_mem}));
 }
 
+// ---------------------------------------------------------------- tokenizer
+// UTF-8 views of a list of str (no copy: CPython caches each str's UTF-8 form). `keep`
+// holds references so the views stay valid after the GIL is released.
+std::vector<std::string_view> utf8_views(const py::list& texts, std::vector<py::object>& keep) {
+  std::vector<std::string_view> views;
+  const size_t n = texts.size();
+  views.reserve(n);
+  keep.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    py::object item = texts[i];
+    if (!PyUnicode_Check(item.ptr())) {
+      throw py::type_error("texts[" + std::to_string(i) + "] is " +
+                           std::string(Py_TYPE(item.ptr())->tp_name) + ", expected str");
+    }
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
+    if (!data) {
+      PyErr_Clear();
+      throw py::value_error("texts[" + std::to_string(i) + "] cannot be encoded as UTF-8 (lone surrogate?)");
+    }
+    views.emplace_back(data, static_cast<size_t>(size));
+    keep.push_back(std::move(item));
+  }
+  return views;
+}
+
+// A 1-D int64 array that takes over a vector's buffer (one allocation, no copy).
+py::array_t<int64_t> vector_to_array(std::vector<int64_t>&& v) {
+  auto* owned = new std::vector<int64_t>(std::move(v));
+  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<int64_t>*>(p); });
+  return py::array_t<int64_t>({static_cast<py::ssize_t>(owned->size())}, owned->data(), free_when_done);
+}
+
+py::tuple tokenizer_encode_csr(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
+                               int threads) {
+  std::vector<py::object> keep;
+  const auto views = utf8_views(texts, keep);
+  std::vector<int64_t> ids, offsets;
+  {
+    py::gil_scoped_release nogil;
+    self.encode_batch_csr(views, ids, offsets, max_length, threads);
+  }
+  return py::make_tuple(vector_to_array(std::move(ids)), vector_to_array(std::move(offsets)));
+}
+
+py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
+                                  int threads, int64_t pad_id) {
+  std::vector<py::object> keep;
+  const auto views = utf8_views(texts, keep);
+  std::vector<int64_t> ids, offsets;
+  {
+    py::gil_scoped_release nogil;
+    self.encode_batch_csr(views, ids, offsets, max_length, threads);
+  }
+  const size_t n = views.size();
+  size_t width = 0;
+  for (size_t i = 0; i < n; ++i) width = std::max<size_t>(width, static_cast<size_t>(offsets[i + 1] - offsets[i]));
+  py::array_t<int64_t> out_ids({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)});
+  py::array_t<int64_t> out_mask({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)});
+  int64_t* dst = out_ids.mutable_data();
+  int64_t* mask = out_mask.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t len = static_cast<size_t>(offsets[i + 1] - offsets[i]);
+      std::copy(ids.begin() + offsets[i], ids.begin() + offsets[i + 1], dst + i * width);
+      std::fill(dst + i * width + len, dst + (i + 1) * width, pad_id);
+      std::fill(mask + i * width, mask + i * width + len, 1);
+      std::fill(mask + i * width + len, mask + (i + 1) * width, 0);
+    }
+  }
+  return py::make_tuple(out_ids, out_mask);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -195,7 +270,60 @@ PYBIND11_MODULE(_core, m) {
   m.def("onnxruntime_version", &fastsbert::onnxruntime_version);
 
   // ---------------------------------------------------------------- tokenizer
-  // (native tokenizer bindings go here)
+  // Registered after FastsbertError, so it is tried first for this subclass.
+  py::register_exception<fastsbert::UnsupportedTokenizer>(m, "UnsupportedTokenizerError",
+                                                         m.attr("FastsbertError"));
+  py::class_<fastsbert::Tokenizer>(m, "Tokenizer")
+      .def_static("from_file",
+                  [](const std::string& path) {
+                    py::gil_scoped_release nogil;
+                    return fastsbert::Tokenizer::from_file(path);
+                  },
+                  py::arg("path"), "Loads a tokenizer.json; raises UnsupportedTokenizerError naming what is missing.")
+      .def("encode",
+           [](const fastsbert::Tokenizer& self, const py::str& text, size_t max_length) {
+             py::list one;
+             one.append(text);
+             std::vector<py::object> keep;
+             const auto views = utf8_views(one, keep);
+             std::vector<int64_t> ids;
+             {
+               py::gil_scoped_release nogil;
+               ids = self.encode(views[0], max_length);
+             }
+             return ids;
+           },
+           py::arg("text"), py::arg("max_length") = 0, "Token ids of one text (special tokens added).")
+      .def("encode_batch",
+           [](const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length, int threads) {
+             std::vector<py::object> keep;
+             const auto views = utf8_views(texts, keep);
+             std::vector<int64_t> ids, offsets;
+             {
+               py::gil_scoped_release nogil;
+               self.encode_batch_csr(views, ids, offsets, max_length, threads);
+             }
+             py::list out(views.size());
+             for (size_t i = 0; i < views.size(); ++i) {
+               py::list row(static_cast<size_t>(offsets[i + 1] - offsets[i]));
+               for (int64_t k = offsets[i]; k < offsets[i + 1]; ++k) {
+                 PyList_SET_ITEM(row.ptr(), k - offsets[i], PyLong_FromLongLong(ids[k]));
+               }
+               out[i] = std::move(row);
+             }
+             return out;
+           },
+           py::arg("texts"), py::arg("max_length") = 0, py::arg("threads") = 0,
+           "Token ids of each text, as lists.")
+      .def("encode_batch_csr", &tokenizer_encode_csr, py::arg("texts"), py::arg("max_length") = 0,
+           py::arg("threads") = 0, "CSR token ids: (ids int64 [total], offsets int64 [n + 1]).")
+      .def("encode_batch_padded", &tokenizer_encode_padded, py::arg("texts"), py::arg("max_length") = 0,
+           py::arg("threads") = 0, py::arg("pad_id") = 0,
+           "Padded token ids: (ids int64 [n, width], attention_mask int64 [n, width]).")
+      .def("token_to_id", &fastsbert::Tokenizer::token_to_id, py::arg("token"))
+      .def_property_readonly("truncation_max_length", &fastsbert::Tokenizer::truncation_max_length)
+      .def_property_readonly("num_special_tokens", &fastsbert::Tokenizer::num_special_tokens)
+      .def_property_readonly("pad_token_id", &fastsbert::Tokenizer::pad_token_id);
 
   // ---------------------------------------------------------------- topk
   m.def("topk", &topk_topk, py::arg("queries"), py::arg("corpus"), py::arg("k"),

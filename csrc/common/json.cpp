@@ -14,9 +14,10 @@ Value Value::make_bool(bool b) {
   v.bool_ = b;
   return v;
 }
-Value Value::make_number(double d, bool integral, int64_t i) {
+Value Value::make_number(double d, bool integral, int64_t i, std::string text) {
   Value v;
   v.type_ = Type::Number;
+  v.string_ = std::move(text);
   v.number_ = d;
   v.integral_ = integral;
   v.int_ = i;
@@ -58,6 +59,10 @@ double Value::as_double(std::string_view what) const {
 int64_t Value::as_int(std::string_view what) const {
   if (type_ != Type::Number || !integral_) type_error(what, "integer");
   return int_;
+}
+const std::string& Value::number_text(std::string_view what) const {
+  if (type_ != Type::Number) type_error(what, "number");
+  return string_;
 }
 const std::string& Value::as_string(std::string_view what) const {
   if (type_ != Type::String) type_error(what, "string");
@@ -291,7 +296,7 @@ class Parser {
       if (errno == ERANGE) integral = false;
       i = ll;
     }
-    return Value::make_number(d, integral, i);
+    return Value::make_number(d, integral, i, std::move(token));
   }
 
   std::string_view s_;

@@ -27,7 +27,7 @@ class Value {
 
   Value() = default;
   static Value make_bool(bool b);
-  static Value make_number(double d, bool integral, int64_t i);
+  static Value make_number(double d, bool integral, int64_t i, std::string text = {});
   static Value make_string(std::string s);
   static Value make_array(Array a);
   static Value make_object(Object o);
@@ -44,6 +44,9 @@ class Value {
   bool as_bool(std::string_view what = "value") const;
   double as_double(std::string_view what = "value") const;
   int64_t as_int(std::string_view what = "value") const;
+  // The number exactly as written in the document (readers that must round like
+  // another parser re-parse it).
+  const std::string& number_text(std::string_view what = "value") const;
   const std::string& as_string(std::string_view what = "value") const;
   const Array& as_array(std::string_view what = "value") const;
   const Object& as_object(std::string_view what = "value") const;
