@@ -31,7 +31,41 @@ py::array_t<T> require_1d(const py::array& a, const char* name) {
   return py::reinterpret_borrow<py::array_t<T>>(a);
 }
 
+// UTF-8 views of a list of str (no copy: CPython caches each str's UTF-8 form). `keep`
+// holds references so the views stay valid after the GIL is released.
+std::vector<std::string_view> utf8_views(const py::list& texts, std::vector<py::object>& keep) {
+  std::vector<std::string_view> views;
+  const size_t n = texts.size();
+  views.reserve(n);
+  keep.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    py::object item = texts[i];
+    if (!PyUnicode_Check(item.ptr())) {
+      throw py::type_error("texts[" + std::to_string(i) + "] is " +
+                           std::string(Py_TYPE(item.ptr())->tp_name) + ", expected str");
+    }
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
+    if (!data) {
+      PyErr_Clear();
+      throw py::value_error("texts[" + std::to_string(i) + "] cannot be encoded as UTF-8 (lone surrogate?)");
+    }
+    views.emplace_back(data, static_cast<size_t>(size));
+    keep.push_back(std::move(item));
+  }
+  return views;
+}
+
 // ---------------------------------------------------------------- engine
+// Progress from the calling thread, which holds no GIL during the native call.
+std::function<void(size_t)> progress_callback(const py::object& progress) {
+  if (progress.is_none()) return {};
+  return [progress](size_t done) {
+    py::gil_scoped_acquire gil;
+    progress(done);
+  };
+}
+
 py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::array& ids_in,
                                       const py::array& offsets_in, int batch_size,
                                       py::object progress) {
@@ -50,16 +84,28 @@ py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::
   }
   fastsbert::EncodeOptions opts;
   opts.batch_size = batch_size;
-  if (!progress.is_none()) {
-    opts.progress = [progress](size_t done) {
-      py::gil_scoped_acquire gil;
-      progress(done);
-    };
-  }
+  opts.progress = progress_callback(progress);
   float* dst = out.mutable_data();
   {
     py::gil_scoped_release nogil;
     self.encode_ids(seqs, dst, opts);
+  }
+  return out;
+}
+
+py::array_t<float> encoder_encode_texts(const fastsbert::Encoder& self, const py::list& texts,
+                                        int batch_size, const py::object& progress) {
+  std::vector<py::object> keep;
+  const auto views = utf8_views(texts, keep);
+  py::array_t<float> out({static_cast<py::ssize_t>(views.size()),
+                          static_cast<py::ssize_t>(self.dim())});
+  fastsbert::EncodeOptions opts;
+  opts.batch_size = batch_size;
+  opts.progress = progress_callback(progress);
+  float* dst = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    self.encode(views, dst, opts);
   }
   return out;
 }
@@ -166,31 +212,6 @@ py::tuple topk_communities(const py::array& x_in, double threshold, int64_t min_
 }
 
 // ---------------------------------------------------------------- tokenizer
-// UTF-8 views of a list of str (no copy: CPython caches each str's UTF-8 form). `keep`
-// holds references so the views stay valid after the GIL is released.
-std::vector<std::string_view> utf8_views(const py::list& texts, std::vector<py::object>& keep) {
-  std::vector<std::string_view> views;
-  const size_t n = texts.size();
-  views.reserve(n);
-  keep.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    py::object item = texts[i];
-    if (!PyUnicode_Check(item.ptr())) {
-      throw py::type_error("texts[" + std::to_string(i) + "] is " +
-                           std::string(Py_TYPE(item.ptr())->tp_name) + ", expected str");
-    }
-    Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
-    if (!data) {
-      PyErr_Clear();
-      throw py::value_error("texts[" + std::to_string(i) + "] cannot be encoded as UTF-8 (lone surrogate?)");
-    }
-    views.emplace_back(data, static_cast<size_t>(size));
-    keep.push_back(std::move(item));
-  }
-  return views;
-}
-
 // A 1-D int64 array that takes over a vector's buffer (one allocation, no copy).
 py::array_t<int64_t> vector_to_array(std::vector<int64_t>&& v) {
   auto* owned = new std::vector<int64_t>(std::move(v));
@@ -264,6 +285,12 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("pooling", [](const fastsbert::Encoder& e) { return e.config().pooling; })
       .def_property_readonly("normalize", [](const fastsbert::Encoder& e) { return e.config().normalize; })
       .def_property_readonly("pad_token_id", [](const fastsbert::Encoder& e) { return e.config().pad_token_id; })
+      .def_property_readonly("has_tokenizer", &fastsbert::Encoder::has_tokenizer)
+      .def_property_readonly("tokenizer_unavailable_reason",
+                             &fastsbert::Encoder::tokenizer_unavailable_reason)
+      .def("encode_texts", &encoder_encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
+           py::arg("progress") = py::none(),
+           "Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.")
       .def("encode_ids", &encoder_encode_ids, py::arg("ids"), py::arg("offsets"),
            py::arg("batch_size") = 32, py::arg("progress") = py::none(),
            "Embeds CSR token sequences; returns a (n, dim) float32 array in input order.");

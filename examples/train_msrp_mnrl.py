@@ -40,6 +40,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="cap the steps (default: the whole data)")
     p.add_argument("--output", default="runs/msrp-mnrl")
     args = p.parse_args()
     if args.model is None:
@@ -67,7 +68,8 @@ def main() -> None:
         [(loader, losses.MultipleNegativesRankingLoss(model))],
         evaluator=val,
         epochs=args.epochs,
-        warmup_steps=int(0.1 * len(loader) * args.epochs),
+        steps_per_epoch=args.steps_per_epoch,
+        warmup_steps=int(0.1 * (args.steps_per_epoch or len(loader)) * args.epochs),
         output_path=args.output,
         seed=args.seed,
     )

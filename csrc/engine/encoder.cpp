@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "engine/batcher.h"
 #include "engine/model_dir.h"
 #include "engine/ort_runtime.h"
+#include "fastsbert/tokenizer.h"
 
 namespace fastsbert {
 
@@ -61,6 +63,9 @@ struct Encoder::Impl {
   // beat one call split over W threads: small GEMMs and the many small ops of a BERT
   // layer do not parallelise well, and independent calls need no synchronisation.
   int workers = 1;
+  int threads = 1;
+  std::unique_ptr<Tokenizer> tokenizer;  // null when tokenizer.json is absent or unsupported
+  std::string tokenizer_reason;
 
   void run_batch(const engine::BatchPlan& plan, const engine::Batch& batch,
                  const TokenSequences& seqs, BatchBuffers& buf, float* out) const;
@@ -75,6 +80,7 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   auto& rt = engine::OrtRuntime::get(options.ort_library);
 
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
+  im.threads = threads;
   Ort::SessionOptions so;
   so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
@@ -124,6 +130,32 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
     throw Error(im.model.onnx_path + ": expected one output (the sentence embedding)");
   }
   im.output_name = im.session.GetOutputNameAllocated(0, alloc).get();
+
+  const std::string tokenizer_path = im.model.path + "/tokenizer.json";
+  try {
+    im.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(tokenizer_path));
+  } catch (const UnsupportedTokenizer& e) {
+    im.tokenizer_reason = e.what();
+  } catch (const Error& e) {
+    std::ifstream probe(tokenizer_path);
+    if (probe) throw Error("corrupt " + tokenizer_path + ": " + e.what());
+    im.tokenizer_reason = "model directory " + im.model.path + " has no tokenizer.json";
+  }
+}
+
+bool Encoder::has_tokenizer() const { return impl_->tokenizer != nullptr; }
+const std::string& Encoder::tokenizer_unavailable_reason() const {
+  return impl_->tokenizer_reason;
+}
+
+void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
+                     const EncodeOptions& options) const {
+  const Impl& im = *impl_;
+  if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
+  std::vector<int64_t> ids, offsets;
+  im.tokenizer->encode_batch_csr(texts, ids, offsets,
+                                 static_cast<size_t>(im.model.config.max_seq_length), im.threads);
+  encode_ids(TokenSequences{ids.data(), offsets.data(), texts.size()}, out, options);
 }
 
 Encoder::~Encoder() = default;

@@ -21,12 +21,15 @@ from .similarity import (
     simd_levels,
     topk,
 )
+from .tokenizer import Tokenizer, UnsupportedTokenizerError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Encoder",
     "encode",
+    "Tokenizer",
+    "UnsupportedTokenizerError",
     "export",
     "topk",
     "semantic_search",

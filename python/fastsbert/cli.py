@@ -23,6 +23,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         pooling=args.pooling,
         normalize=args.normalize,
         max_seq_length=args.max_seq_length,
+        opset=args.opset,
         overwrite=args.overwrite,
     )
     print(f"exported {args.src} -> {out}")
@@ -73,13 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("src", help="sentence-transformers or Hugging Face model directory")
     e.add_argument("out", help="output directory")
     e.add_argument("--pooling", default=None,
-                   help="pooling mode for a plain HF encoder (mean, cls, max, "
-                        "mean_sqrt_len_tokens, weightedmean, lasttoken)")
+                   help="pooling mode(s), joined with + (mean, cls, max, mean_sqrt_len_tokens, "
+                        "weightedmean, lasttoken); required for a plain HF encoder")
     norm = e.add_mutually_exclusive_group()
     norm.add_argument("--normalize", dest="normalize", action="store_true", default=None,
                       help="L2-normalise the output in the graph")
     norm.add_argument("--no-normalize", dest="normalize", action="store_false")
     e.add_argument("--max-seq-length", type=int, default=None)
+    e.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     e.set_defaults(func=_cmd_export)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +13,9 @@ import numpy as np
 from . import _core
 from ._runtime import onnxruntime_library
 from .models import resolve_model
+
+
+_WARNED: set[str] = set()  # fallback reasons already reported
 
 
 def _check_texts(texts: object) -> tuple[list[str], bool]:
@@ -73,11 +78,23 @@ class Encoder:
         self._tokenizer = self._load_tokenizer()
 
     def _load_tokenizer(self):
-        from tokenizers import Tokenizer
-
+        """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
         path = self.model_dir / "tokenizer.json"
         if not path.is_file():
             raise FileNotFoundError(f"model directory {self.model_dir} has no tokenizer.json")
+        if self._core.has_tokenizer:
+            return None
+        reason = self._core.tokenizer_unavailable_reason
+        if reason not in _WARNED:
+            _WARNED.add(reason)
+            warnings.warn(
+                f"fastsbert: {reason}; tokenizing with the `tokenizers` package instead",
+                stacklevel=3,
+            )
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as e:
+            raise ImportError(f"{reason}, and the `tokenizers` package is not installed") from e
         try:
             tok = Tokenizer.from_file(str(path))
         except Exception as e:
@@ -86,6 +103,17 @@ class Encoder:
         tok.no_padding()
         tok.enable_truncation(self.max_seq_length)
         return tok
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019 (one per Encoder, lives as long as it)
+    def _native_tokenizer(self):
+        from .tokenizer import Tokenizer
+
+        return Tokenizer.from_file(self.model_dir / "tokenizer.json")
+
+    @property
+    def native_tokenizer(self) -> bool:
+        """Whether text is tokenized by the native tokenizer (else by HF ``tokenizers``)."""
+        return self._tokenizer is None
 
     @property
     def dim(self) -> int:
@@ -102,19 +130,23 @@ class Encoder:
         """Whether the model's graph already L2-normalises its output."""
         return self._core.normalize
 
-    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,))."""
+    def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,)),
+        special tokens added and truncated to max_seq_length."""
+        items, _ = _check_texts(texts)
+        if self._tokenizer is None:
+            return self._native_tokenizer().encode_batch_csr(items, max_length=self.max_seq_length)
         try:
-            encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+            encodings = self._tokenizer.encode_batch(items, add_special_tokens=True)
         except Exception as e:
-            bad = _first_unencodable(texts)
+            bad = _first_unencodable(items)
             if bad is not None:
                 raise ValueError(
                     f"texts[{bad}] cannot be encoded as UTF-8 (it holds a lone surrogate)"
                 ) from None
             raise ValueError(f"tokenization failed: {e}") from e
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(texts))
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
+        offsets = np.zeros(len(items) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         ids = np.empty(int(offsets[-1]), dtype=np.int64)
         for e, start, stop in zip(encodings, offsets[:-1], offsets[1:]):
@@ -138,7 +170,6 @@ class Encoder:
         items, single = _check_texts(texts)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        ids, offsets = self.tokenize(items)
         progress = None
         bar = None
         if show_progress_bar and items:
@@ -150,7 +181,13 @@ class Encoder:
                 bar.update(done - bar.n)
 
         try:
-            out = self._core.encode_ids(ids, offsets, batch_size=batch_size, progress=progress)
+            if self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
+                out = self._core.encode_texts(items, batch_size=batch_size, progress=progress)
+            else:
+                ids, offsets = self.tokenize(items)
+                out = self._core.encode_ids(
+                    ids, offsets, batch_size=batch_size, progress=progress
+                )
         finally:
             if bar is not None:
                 bar.close()

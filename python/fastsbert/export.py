@@ -56,8 +56,26 @@ _OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert
 # protobuf refuses messages of 2 GiB and more: above this size the weights go to a side file.
 _EXTERNAL_DATA_BYTES = 1_800_000_000
 _DEFAULT_OPSET = 17
+# The offline-optimised graph must reproduce the traced one to this cosine on sample inputs.
+_OPTIMIZED_MIN_COSINE = 0.999999
 # Sample shape used while tracing; not 1 on any axis so that no size gets specialised.
 _TRACE_BATCH, _TRACE_SEQ = 3, 11
+
+
+@dataclass(frozen=True)
+class _GraphOptions:
+    """How the graph is produced.
+
+    Measured on all-MiniLM-L6-v2, ONNX Runtime CPU (ORT_ENABLE_ALL, 2 threads), STS-B test
+    in length-sorted batches of 32: the TorchScript trace ran 10% (loaded machine) to 2x
+    (quiet machine) faster than the dynamo export; eager and SDPA attention traced to equally
+    fast graphs; ONNX Runtime's offline transformer fusion gained nothing over its own
+    session-time fusions, so it stays off and the graph keeps to standard ONNX operators.
+    """
+
+    dynamo: bool = False
+    attn_implementation: str = "eager"
+    ort_optimize: bool = False  # offline attention/layer-norm fusion, applied only if exact
 
 
 @dataclass
@@ -82,7 +100,8 @@ class _ModelSpec:
     normalize: bool = False
     max_seq_length: int | None = None
     do_lower_case: bool = False
-    prompts: dict[str, str] = field(default_factory=dict)
+    # sentence-transformers always offers "query" and "document" (empty unless configured).
+    prompts: dict[str, str] = field(default_factory=lambda: {"query": "", "document": ""})
     default_prompt_name: str | None = None
 
 
@@ -219,7 +238,7 @@ def _read_spec(src: Path) -> _ModelSpec:
     st_config = src / "config_sentence_transformers.json"
     if st_config.exists():
         cfg = _read_json_object(st_config, what="sentence-transformers model config")
-        spec.prompts = {str(k): str(v) for k, v in (cfg.get("prompts") or {}).items()}
+        spec.prompts.update({str(k): str(v) for k, v in (cfg.get("prompts") or {}).items()})
         spec.default_prompt_name = cfg.get("default_prompt_name")
     return spec
 
@@ -444,8 +463,11 @@ def _torch_to_onnx(module, sample: dict, path: Path, *, opset: int, dynamo: bool
             )
 
 
-def _finalise_onnx(path: Path, input_names: list[str]) -> None:
-    """Check names and types, store the weights in one file (a side file above 2 GB)."""
+def _finalise_onnx(path: Path, dest: Path, input_names: list[str], dim: int) -> bool:
+    """Check names, write `dest` with the weights inside (a side file above 2 GB).
+
+    Returns True when the weights went to a side file.
+    """
     import onnx
 
     model = onnx.load(str(path), load_external_data=True)
@@ -453,16 +475,86 @@ def _finalise_onnx(path: Path, input_names: list[str]) -> None:
     if got != input_names or [o.name for o in model.graph.output] != [OUTPUT_NAME]:
         raise RuntimeError(f"exported graph has inputs {got} and outputs "
                            f"{[o.name for o in model.graph.output]}, expected {input_names} -> {OUTPUT_NAME}")
-    for f in path.parent.iterdir():
-        if f != path and f.name.startswith(path.name):
-            f.unlink()  # stale external-data file from the exporter
-    if model.ByteSize() < _EXTERNAL_DATA_BYTES:
-        onnx.save_model(model, str(path))
+    # Declare the output as (batch, dim): shape inference through pooling loses the static dim.
+    batch = model.graph.input[0].type.tensor_type.shape.dim[0].dim_param or "batch"
+    out_shape = model.graph.output[0].type.tensor_type.shape
+    out_shape.ClearField("dim")
+    out_shape.dim.add().dim_param = batch
+    out_shape.dim.add().dim_value = dim
+    large = model.ByteSize() >= _EXTERNAL_DATA_BYTES
+    if not large:
+        onnx.save_model(model, str(dest))
         onnx.checker.check_model(model, full_check=True)
     else:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data")
-        onnx.checker.check_model(str(path), full_check=True)
+        onnx.save_model(model, str(dest), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=dest.name + ".data")
+        onnx.checker.check_model(str(dest), full_check=True)
+    return large
+
+
+def _ort_optimize(path: Path, config: Any, sample: dict, expected) -> bool:
+    """Replace `path` by ONNX Runtime's offline transformer fusion when it fuses attention
+    and reproduces `expected` (the torch output on `sample`). Returns whether it did."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+    except ImportError:
+        return False
+    heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", None)
+    hidden = getattr(config, "hidden_size", None) or getattr(config, "dim", None)
+    if not heads or not hidden:
+        return False
+    import logging
+
+    logger = logging.getLogger("onnxruntime.transformers")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # it reports every pattern it did not find
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optimized = optimize_model(str(path), model_type="bert", num_heads=int(heads),
+                                       hidden_size=int(hidden), opt_level=0)
+    except Exception:  # noqa: BLE001 - an optimisation that fails is simply not applied
+        return False
+    finally:
+        logger.setLevel(level)
+    if not optimized.get_fused_operator_statistics().get("Attention"):
+        return False
+    candidate = path.with_name("optimized.onnx")
+    optimized.save_model_to_file(str(candidate))
+    try:
+        onnx.checker.check_model(str(candidate), full_check=True)
+        session = ort.InferenceSession(str(candidate), providers=["CPUExecutionProvider"])
+        got = session.run([OUTPUT_NAME], {k: v.numpy() for k, v in sample.items()})[0]
+        cos = (got * expected).sum(-1) / (np.linalg.norm(got, axis=-1) * np.linalg.norm(expected, axis=-1))
+        accepted = float(cos.min()) >= _OPTIMIZED_MIN_COSINE
+    except Exception:  # noqa: BLE001 - keep the plain graph
+        accepted = False
+    if accepted:
+        os.replace(candidate, path)
+    else:
+        candidate.unlink()
+    return accepted
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    """Hide transformers' weight-loading progress bars while the encoder loads."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 # --------------------------------------------------------------------------- the directory
@@ -517,8 +609,6 @@ def export(
     max_seq_length: int | None = None,
     opset: int | None = None,
     overwrite: bool = False,
-    attn_implementation: str = "eager",
-    dynamo: bool = False,
 ) -> Path:
     """Export a sentence-transformers (or plain Hugging Face encoder) directory to `out`.
 
@@ -534,8 +624,6 @@ def export(
         max_seq_length: truncation length in tokens. None follows the model.
         opset: ONNX opset (default 17).
         overwrite: replace an existing `out`.
-        attn_implementation, dynamo: how the encoder is traced; the defaults give the
-            fastest exact graph on CPU ONNX Runtime.
 
     Returns:
         the path of the exported directory.
@@ -548,6 +636,11 @@ def export(
         NotImplementedError: the model holds modules other than Transformer, Pooling,
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
+    return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
+                   opset=opset, overwrite=overwrite, options=_GraphOptions())
+
+
+def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions) -> Path:
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
     spec = _read_spec(src)
@@ -557,7 +650,7 @@ def export(
     if modes is None:
         raise ValueError(f"{src}: no modules.json (not a sentence-transformers directory); pass pooling=")
     _check_pooling(modes, where="pooling")
-    if not spec.include_prompt and spec.prompts:
+    if not spec.include_prompt and any(spec.prompts.values()):
         raise NotImplementedError(
             f"{src}: Pooling has include_prompt=false and the model defines prompts; "
             "excluding prompt tokens from pooling is not supported"
@@ -574,12 +667,20 @@ def export(
     tmp.mkdir()
     try:
         _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(spec, max_seq_length, tmp)
-        module = _build_module(spec, modes, do_normalize, input_names, attn_implementation)
+        with _quiet_transformers():
+            module = _build_module(spec, modes, do_normalize, input_names, options.attn_implementation)
         sample = _sample_inputs(input_names, pad_id, int(getattr(config, "vocab_size", 100)))
         with torch.no_grad():
-            dim = int(module(**sample).shape[-1])
-        _torch_to_onnx(module, sample, tmp / MODEL_NAME, opset=opset, dynamo=dynamo)
-        _finalise_onnx(tmp / MODEL_NAME, input_names)
+            expected = module(**sample).numpy()
+        dim = int(expected.shape[-1])
+        scratch = tmp / "_onnx"
+        scratch.mkdir()
+        _torch_to_onnx(module, sample, scratch / MODEL_NAME, opset=opset, dynamo=options.dynamo)
+        del module
+        large = _finalise_onnx(scratch / MODEL_NAME, tmp / MODEL_NAME, input_names, dim)
+        shutil.rmtree(scratch)
+        if options.ort_optimize and not large:
+            _ort_optimize(tmp / MODEL_NAME, config, sample, expected)
 
         meta = {
             "format_version": FORMAT_VERSION,

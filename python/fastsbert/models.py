@@ -93,7 +93,11 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
                     f"{src} must be exported to ONNX once, which needs the export extra: "
                     f"pip install 'fastsbert[export]' ({e})"
                 ) from e
-            export(src, out)
+            try:
+                export(src, out)
+            except FileExistsError:
+                if not is_exported(out):  # another process finished it first: fine
+                    raise
     return out
 
 

@@ -81,6 +81,26 @@ def test_empty_string_matches_sentence_transformers(encoder, reference):
     assert min_cosine(ours, theirs) >= MIN_COSINE
 
 
+ARCHS = ["bert", "roberta", "distilbert", "mpnet", "xlm-roberta"]
+POOLINGS = ["mean", "cls", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_tiny_models_match_sentence_transformers_through_encode(
+    arch, pooling, tiny_st_model, stsb_test_sentences
+):
+    """The whole path (tokenise, batch, run the fused graph) against sentence-transformers,
+    exporting on first use from the sentence-transformers directory."""
+    st = pytest.importorskip("sentence_transformers")
+    src = tiny_st_model(arch, pooling)
+    texts = stsb_test_sentences
+    ours = fastsbert.Encoder(src).encode(texts, batch_size=64)
+    theirs = st.SentenceTransformer(str(src), device="cpu").encode(texts, batch_size=64)
+    assert min_cosine(ours, theirs) >= MIN_COSINE
+
+
 # ------------------------------------------------------------------ shapes and options
 
 
@@ -276,8 +296,8 @@ def _resolve_in_subprocess(src: str, home: str, queue) -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_first_use_exports_once_and_safely(tiny_model, tmp_path):
-    src = tiny_model("bert", "mean")
+def test_concurrent_first_use_exports_once_and_safely(tiny_st_model, tmp_path):
+    src = tiny_st_model("bert", "mean")
     home = tmp_path / "home"
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()

@@ -98,7 +98,9 @@ def tiny_tokenizer(arch: str, data_dir: Path = DATA_DIR):
         from transformers import XLMRobertaTokenizer
 
         tk = SentencePieceUnigramTokenizer()
-        tk.train_from_iterator(texts, vocab_size=VOCAB, special_tokens=_SPM_SPECIALS, unk_token="<unk>")
+        # Unigram training is the slow one: a few thousand sentences are plenty for 600 pieces.
+        tk.train_from_iterator(texts[:3000], vocab_size=VOCAB, special_tokens=_SPM_SPECIALS,
+                               unk_token="<unk>")
         pieces = [(p, float(s)) for p, s in json.loads(tk.to_str())["model"]["vocab"]]
         return XLMRobertaTokenizer(vocab=pieces)
     raise ValueError(f"unknown architecture {arch!r}; expected one of {ARCHITECTURES}")
@@ -132,6 +134,12 @@ def _config(arch: str, tok):
     raise ValueError(f"unknown architecture {arch!r}")
 
 
+def hf_dir_of(st_dir: str | Path) -> Path:
+    """The plain Hugging Face directory (encoder + tokenizer) written beside a tiny model."""
+    st_dir = Path(st_dir)
+    return st_dir.with_name(st_dir.name + "-hf")
+
+
 def make_tiny_st_model(
     arch: str,
     pooling: str | tuple[str, ...],
@@ -155,7 +163,7 @@ def make_tiny_st_model(
     from transformers import AutoModel
 
     out_dir = Path(out_dir)
-    hf_dir = out_dir.with_name(out_dir.name + "-hf")
+    hf_dir = hf_dir_of(out_dir)
     tok = tiny_tokenizer(arch, data_dir)
     torch.manual_seed(seed)
     encoder = AutoModel.from_config(_config(arch, tok))

@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fastsbert {
@@ -77,6 +78,18 @@ class Encoder {
   // `out` must hold sequences.count * dim() floats. Safe to call from several threads.
   void encode_ids(const TokenSequences& sequences, float* out,
                   const EncodeOptions& options = {}) const;
+
+  // Whether encode() can take raw text: the directory's tokenizer.json loaded into the
+  // native tokenizer. When false, tokenizer_unavailable_reason() says why (for example
+  // the unsupported component), and callers tokenize elsewhere and use encode_ids().
+  bool has_tokenizer() const;
+  const std::string& tokenizer_unavailable_reason() const;
+
+  // Tokenizes UTF-8 texts (special tokens added, truncated to max_seq_length) and embeds
+  // them; writes row i of `out` for text i. Throws fastsbert::Error for invalid UTF-8
+  // (naming the text) or when has_tokenizer() is false.
+  void encode(const std::vector<std::string_view>& texts, float* out,
+              const EncodeOptions& options = {}) const;
 
  private:
   struct Impl;
