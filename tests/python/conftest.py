@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Exports made on first use go to a fresh cache, not the user's (set FASTSBERT_HOME to reuse one).
+os.environ.setdefault("FASTSBERT_HOME", tempfile.mkdtemp(prefix="fastsbert-test-home-"))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
