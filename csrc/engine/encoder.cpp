@@ -64,6 +64,7 @@ struct Encoder::Impl {
   // layer do not parallelise well, and independent calls need no synchronisation.
   int workers = 1;
   int threads = 1;
+  int64_t max_batch_tokens = engine::kCpuBatchTokens;
   std::unique_ptr<Tokenizer> tokenizer;  // null when tokenizer.json is absent or unsupported
   std::string tokenizer_reason;
 
@@ -81,6 +82,9 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
 
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
   im.threads = threads;
+  im.max_batch_tokens = env_int(
+      "FASTSBERT_BATCH_TOKENS",
+      static_cast<int>(device_id >= 0 ? engine::kCudaBatchTokens : engine::kCpuBatchTokens));
   Ort::SessionOptions so;
   so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
@@ -231,8 +235,8 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
     }
   }
 
-  const engine::BatchPlan plan =
-      engine::plan_batches(seqs.offsets, seqs.count, static_cast<size_t>(options.batch_size));
+  const engine::BatchPlan plan = engine::plan_batches(
+      seqs.offsets, seqs.count, static_cast<size_t>(options.batch_size), im.max_batch_tokens);
   std::atomic<size_t> next_batch{0};
   std::atomic<size_t> done{0};
   std::atomic<bool> failed{false};
