@@ -65,11 +65,19 @@ struct Encoder::Impl {
   int workers = 1;
   int threads = 1;
   int64_t max_batch_tokens = engine::kCpuBatchTokens;
+  // For calls that form a single batch (one text, a few short ones) parallel calls cannot
+  // help, so a second session that splits operators over every thread serves them; it is
+  // created on first use, so bulk-only users never pay its memory.
+  Ort::SessionOptions latency_options{nullptr};
+  mutable std::once_flag latency_once;
+  mutable Ort::Session latency_session{nullptr};
   std::unique_ptr<Tokenizer> tokenizer;  // null when tokenizer.json is absent or unsupported
   std::string tokenizer_reason;
 
-  void run_batch(const engine::BatchPlan& plan, const engine::Batch& batch,
-                 const TokenSequences& seqs, BatchBuffers& buf, float* out) const;
+  Ort::Session& session_for(size_t batches) const;
+  void run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
+                 const engine::Batch& batch, const TokenSequences& seqs, BatchBuffers& buf,
+                 float* out) const;
 };
 
 Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
@@ -103,6 +111,10 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
     im.workers = 1;
   } else {
     im.workers = std::min(env_int("FASTSBERT_WORKERS", threads), threads);
+    if (im.workers > 1) {
+      im.latency_options = so.Clone();
+      im.latency_options.SetIntraOpNumThreads(threads);
+    }
     so.SetIntraOpNumThreads(std::max(1, threads / im.workers));
     // Spinning threads burn the cores the other workers need.
     so.AddConfigEntry("session.intra_op.allow_spinning", "0");
@@ -169,9 +181,18 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 const ModelConfig& Encoder::config() const { return impl_->model.config; }
 const std::string& Encoder::model_dir() const { return impl_->model.path; }
 
-void Encoder::Impl::run_batch(const engine::BatchPlan& plan, const engine::Batch& batch,
-                              const TokenSequences& seqs, BatchBuffers& buf,
-                              float* out) const {
+Ort::Session& Encoder::Impl::session_for(size_t batches) const {
+  if (batches != 1 || !latency_options) return const_cast<Ort::Session&>(session);
+  std::call_once(latency_once, [this] {
+    auto& rt = engine::OrtRuntime::get("");
+    latency_session = Ort::Session(rt.env(), model.onnx_path.c_str(), latency_options);
+  });
+  return latency_session;
+}
+
+void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
+                              const engine::Batch& batch, const TokenSequences& seqs,
+                              BatchBuffers& buf, float* out) const {
   const int64_t rows = static_cast<int64_t>(batch.end - batch.begin);
   const int64_t len = batch.max_len;
   const size_t cells = static_cast<size_t>(rows * len);
@@ -199,7 +220,7 @@ void Encoder::Impl::run_batch(const engine::BatchPlan& plan, const engine::Batch
                                                        shape.size()));
   }
   const char* out_name = output_name.c_str();
-  auto result = const_cast<Ort::Session&>(session).Run(
+  auto result = run_session.Run(
       Ort::RunOptions{nullptr}, input_names.data(), values.data(), values.size(), &out_name, 1);
 
   const auto info = result[0].GetTensorTypeAndShapeInfo();
@@ -237,6 +258,7 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
 
   const engine::BatchPlan plan = engine::plan_batches(
       seqs.offsets, seqs.count, static_cast<size_t>(options.batch_size), im.max_batch_tokens);
+  Ort::Session& run_session = im.session_for(plan.batches.size());
   std::atomic<size_t> next_batch{0};
   std::atomic<size_t> done{0};
   std::atomic<bool> failed{false};
@@ -251,7 +273,7 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
         const size_t b = next_batch.fetch_add(1);
         if (b >= plan.batches.size()) return;
         const engine::Batch& batch = plan.batches[b];
-        im.run_batch(plan, batch, seqs, buf, out);
+        im.run_batch(run_session, plan, batch, seqs, buf, out);
         const size_t now = done.fetch_add(batch.end - batch.begin) + (batch.end - batch.begin);
         if (report && options.progress) options.progress(now);
       }
