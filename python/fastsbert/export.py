@@ -62,6 +62,10 @@ _OPTIMIZED_MIN_COSINE = 0.999999
 _TRACE_BATCH, _TRACE_SEQ = 3, 11
 
 
+class UnsupportedModelError(ValueError):
+    """The source model uses a module or option the exporter cannot put into the graph."""
+
+
 @dataclass(frozen=True)
 class _GraphOptions:
     """How the graph is produced.
@@ -158,7 +162,7 @@ def _read_dense(path: Path) -> _DenseSpec:
             raise ValueError(f"{path / 'config.json'}: Dense config lacks {key!r}")
     for key in ("module_input_name", "module_output_name"):
         if cfg.get(key, OUTPUT_NAME) not in (OUTPUT_NAME, None):
-            raise NotImplementedError(
+            raise UnsupportedModelError(
                 f"{path}: Dense on {cfg[key]!r} is not supported, only on {OUTPUT_NAME!r}"
             )
     if not any((path / name).is_file() for name in ("model.safetensors", "pytorch_model.bin")):
@@ -199,7 +203,7 @@ def _read_spec(src: Path) -> _ModelSpec:
         path = src / entry.get("path", "")
         if spec is None:
             if kind != "Transformer":
-                raise NotImplementedError(
+                raise UnsupportedModelError(
                     f"{modules_path}: first module is {entry.get('type')!r}; only a Transformer "
                     "encoder followed by Pooling/Dense/Normalize can be exported"
                 )
@@ -218,17 +222,17 @@ def _read_spec(src: Path) -> _ModelSpec:
             spec.include_prompt = bool(cfg.get("include_prompt", True))
         elif kind == "Dense":
             if spec.pooling is None:
-                raise NotImplementedError(f"{path}: Dense before Pooling is not supported")
+                raise UnsupportedModelError(f"{path}: Dense before Pooling is not supported")
             spec.dense.append(_read_dense(path))
         elif kind == "Normalize":
             # sentence-transformers stores no files for Normalize; the folder may be absent.
             cfg_path = path / "config.json"
             cfg = _read_json_object(cfg_path, what="Normalize config") if cfg_path.is_file() else {}
             if cfg.get("module_input_name", OUTPUT_NAME) != OUTPUT_NAME:
-                raise NotImplementedError(f"{path}: Normalize on {cfg['module_input_name']!r} is not supported")
+                raise UnsupportedModelError(f"{path}: Normalize on {cfg['module_input_name']!r} is not supported")
             spec.normalize = True
         else:
-            raise NotImplementedError(
+            raise UnsupportedModelError(
                 f"{modules_path}: module {entry.get('type')!r} cannot be exported "
                 "(supported: Transformer, Pooling, Dense, Normalize)"
             )
@@ -633,7 +637,7 @@ def export(
             (the message names the path and the file).
         FileExistsError: `out` exists (a complete export, or a non-empty directory) and
             overwrite is False.
-        NotImplementedError: the model holds modules other than Transformer, Pooling,
+        UnsupportedModelError: the model holds modules other than Transformer, Pooling,
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
@@ -651,7 +655,7 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         raise ValueError(f"{src}: no modules.json (not a sentence-transformers directory); pass pooling=")
     _check_pooling(modes, where="pooling")
     if not spec.include_prompt and any(spec.prompts.values()):
-        raise NotImplementedError(
+        raise UnsupportedModelError(
             f"{src}: Pooling has include_prompt=false and the model defines prompts; "
             "excluding prompt tokens from pooling is not supported"
         )

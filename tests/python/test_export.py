@@ -17,7 +17,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
-from fastsbert.export import CONFIG_NAME, export  # noqa: E402
+from fastsbert.export import CONFIG_NAME, UnsupportedModelError, export  # noqa: E402
 from tiny_models import ARCHITECTURES, POOLING_MODES, hf_dir_of  # noqa: E402
 
 MIN_COSINE = 0.99999
@@ -399,7 +399,7 @@ def test_unsupported_pooling_and_module(tiny_st_model, tmp_path):
     modules = json.loads((bad / "modules.json").read_text())
     modules.append({"idx": 9, "name": "9", "path": "9_LSTM", "type": "sentence_transformers.models.LSTM"})
     (bad / "modules.json").write_text(json.dumps(modules))
-    with pytest.raises(NotImplementedError, match="LSTM"):
+    with pytest.raises(UnsupportedModelError, match="LSTM"):
         export(bad, tmp_path / "out")
 
 
@@ -449,5 +449,5 @@ def test_include_prompt_false_with_prompts_is_refused(tiny_st_model, tmp_path):
     cfg = json.loads(cfg_path.read_text())
     cfg["include_prompt"] = False
     cfg_path.write_text(json.dumps(cfg))
-    with pytest.raises(NotImplementedError, match="include_prompt"):
+    with pytest.raises(UnsupportedModelError, match="include_prompt"):
         export(src, tmp_path / "out")
