@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Quick start, part 2: install fastsbert with every extra and run the test suite
-# (Python tests with pytest, then the C++ tests with ctest).
+# Quick start, part 2: install fastsbert with every extra and run the test suite:
+# pytest (Python tests, which also build and run the C++ tests), then a bounded fuzz run
+# of the native tokenizer under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Arguments are passed to pytest; FASTSBERT_FUZZ_SECONDS=0 skips the fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 venv=${FASTSBERT_VENV:-.venv}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 "$venv/bin/python" -m pytest "$@"
+fuzz_seconds=${FASTSBERT_FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  bash tests/fuzz/run_fuzz.sh "$fuzz_seconds" "$venv/bin/python"
+fi
