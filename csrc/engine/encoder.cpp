@@ -9,6 +9,7 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "engine/batcher.h"
@@ -287,7 +288,13 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
   const size_t extra = std::min<size_t>(static_cast<size_t>(im.workers), plan.batches.size()) - 1;
   std::vector<std::thread> threads;
   threads.reserve(extra);
-  for (size_t t = 0; t < extra; ++t) threads.emplace_back(worker, false);
+  for (size_t t = 0; t < extra; ++t) {
+    try {
+      threads.emplace_back(worker, false);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the ones running (and this one) do the work
+    }
+  }
   worker(true);
   for (auto& t : threads) t.join();
 
