@@ -165,13 +165,18 @@ const std::string& Encoder::tokenizer_unavailable_reason() const {
   return impl_->tokenizer_reason;
 }
 
-void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
-                     const EncodeOptions& options) const {
+void Encoder::tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                       std::vector<int64_t>& offsets) const {
   const Impl& im = *impl_;
   if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
-  std::vector<int64_t> ids, offsets;
   im.tokenizer->encode_batch_csr(texts, ids, offsets,
                                  static_cast<size_t>(im.model.config.max_seq_length), im.threads);
+}
+
+void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
+                     const EncodeOptions& options) const {
+  std::vector<int64_t> ids, offsets;
+  tokenize(texts, ids, offsets);
   encode_ids(TokenSequences{ids.data(), offsets.data(), texts.size()}, out, options);
 }
 

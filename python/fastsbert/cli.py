@@ -7,15 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-
-def _read_lines(path: str) -> list[str]:
-    fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    with fh:
-        return [line.rstrip("\n") for line in fh if line.strip()]
+from .files import atomic_output, check_writable, read_lines
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .exporter import export
 
     out = export(
         args.src,
@@ -35,10 +31,12 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
     from .encoder import Encoder
 
-    texts = _read_lines(args.input)
+    check_writable(args.output, args.overwrite)  # before any work
+    texts = read_lines(args.input)
     enc = Encoder(args.model, device=args.device, threads=args.threads)
     emb = enc.encode(texts, batch_size=args.batch_size, show_progress_bar=args.progress)
-    np.save(args.output, emb)
+    with atomic_output(args.output, overwrite=args.overwrite) as fh:
+        np.save(fh, emb)
     print(f"wrote {emb.shape[0]} x {emb.shape[1]} embeddings to {args.output}")
     return 0
 
@@ -47,7 +45,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .encoder import Encoder
 
     path = args.input or str(Path(__file__).resolve().parent / "data" / "sample.txt")
-    texts = _read_lines(path)
+    texts = [t for t in read_lines(path) if t.strip()]
     t0 = time.perf_counter()
     enc = Encoder(args.model, threads=args.threads)
     load_s = time.perf_counter() - t0
@@ -59,9 +57,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"embedded {len(texts)} sentences in {enc_s * 1000:.1f} ms "
           f"({len(texts) / enc_s:.0f} sentences/s)\n")
     print(f"most similar pairs in {path}:")
-    from .similarity import paraphrase_mining
+    from .similarity import paraphrase_mining_embeddings
 
-    for score, i, j in paraphrase_mining(emb, top_k=args.top, max_pairs=args.top):
+    for score, i, j in paraphrase_mining_embeddings(emb, top_k=args.top, max_pairs=args.top):
         print(f"  {score:.3f}  {texts[i]!r}\n         {texts[j]!r}")
     return 0
 
@@ -85,9 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
     e.set_defaults(func=_cmd_export)
 
-    c = sub.add_parser("encode", help="embed a file of lines (one text per line) into .npy")
+    c = sub.add_parser(
+        "encode", help="embed a text file into .npy: row i is line i + 1",
+        description="Embeds a UTF-8 text file, one text per line: \\n or \\r\\n end a line, "
+                    "any other character (a lone \\r, U+2028, NUL) belongs to the text, a blank "
+                    "line is embedded as the empty string, a final newline adds no row and a "
+                    "leading BOM is dropped. Row i of OUTPUT is line i + 1 of INPUT. OUTPUT is "
+                    "written under a temporary name and renamed into place.")
     c.add_argument("input", help="text file, or - for standard input")
-    c.add_argument("output", help="output .npy path")
+    c.add_argument("output", help="output .npy path (written exactly as given)")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     c.add_argument("--model", default=None, help="model directory (default all-MiniLM-L6-v2)")
     c.add_argument("--device", default="cpu")
     c.add_argument("--threads", type=int, default=None)
@@ -108,10 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError,
-            TypeError, ImportError, RuntimeError) as e:
+    except (OSError, ValueError, TypeError, ImportError, RuntimeError) as e:
         print(f"fastsbert {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"fastsbert {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from collections.abc import Sequence
@@ -11,44 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from . import _core
+from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
 from .models import resolve_model
 
 
 _WARNED: set[str] = set()  # fallback reasons already reported
-
-
-def _check_texts(texts: object) -> tuple[list[str], bool]:
-    """Returns (texts as a list, whether a single str was given); raises on bad input."""
-    if isinstance(texts, str):
-        return [texts], True
-    if texts is None:
-        raise TypeError("texts must be a str or a list of str, got None")
-    if isinstance(texts, (bytes, bytearray)):
-        raise TypeError("texts must be a str or a list of str, got bytes (decode it first)")
-    if not isinstance(texts, Sequence):
-        if isinstance(texts, np.ndarray):
-            texts = texts.tolist()
-        else:
-            try:
-                texts = list(texts)  # other iterables (generators, pandas Series, ...)
-            except TypeError:
-                raise TypeError(
-                    f"texts must be a str or a list of str, got {type(texts).__name__}"
-                ) from None
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
-    return list(texts), False
-
-
-def _first_unencodable(texts: list[str]) -> int | None:
-    for i, t in enumerate(texts):
-        try:
-            t.encode("utf-8")
-        except UnicodeEncodeError:
-            return i
-    return None
 
 
 class Encoder:
@@ -58,7 +25,8 @@ class Encoder:
         model: an exported directory, a sentence-transformers / Hugging Face model
             directory (exported once and cached), or None for all-MiniLM-L6-v2.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
-        threads: inference threads; None uses every core.
+        threads: inference threads; None uses every CPU this process may use (its
+            affinity mask); more than that is capped, with a warning.
     """
 
     def __init__(
@@ -67,11 +35,12 @@ class Encoder:
         device: str = "cpu",
         threads: int | None = None,
     ) -> None:
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
+        n_threads = check_threads(threads)
         self.model_dir: Path = resolve_model(model)
         self._core = _core.Encoder(
-            str(self.model_dir), device=device, threads=threads or 0,
+            str(self.model_dir), device=device, threads=n_threads,
             ort_library=onnxruntime_library(),
         )
         self.device = device
@@ -104,12 +73,6 @@ class Encoder:
         tok.enable_truncation(self.max_seq_length)
         return tok
 
-    @functools.lru_cache(maxsize=1)  # noqa: B019 (one per Encoder, lives as long as it)
-    def _native_tokenizer(self):
-        from .tokenizer import Tokenizer
-
-        return Tokenizer.from_file(self.model_dir / "tokenizer.json")
-
     @property
     def native_tokenizer(self) -> bool:
         """Whether text is tokenized by the native tokenizer (else by HF ``tokenizers``)."""
@@ -133,17 +96,13 @@ class Encoder:
     def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,)),
         special tokens added and truncated to max_seq_length."""
-        items, _ = _check_texts(texts)
+        items, _ = check_texts(texts)
         if self._tokenizer is None:
-            return self._native_tokenizer().encode_batch_csr(items, max_length=self.max_seq_length)
+            return self._core.tokenize(items)
+        check_str_items(items)
         try:
             encodings = self._tokenizer.encode_batch(items, add_special_tokens=True)
         except Exception as e:
-            bad = _first_unencodable(items)
-            if bad is not None:
-                raise ValueError(
-                    f"texts[{bad}] cannot be encoded as UTF-8 (it holds a lone surrogate)"
-                ) from None
             raise ValueError(f"tokenization failed: {e}") from e
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
         offsets = np.zeros(len(items) + 1, dtype=np.int64)
@@ -167,9 +126,10 @@ class Encoder:
         output; False adds no normalisation (a model with a Normalize module still
         normalises, as in sentence-transformers).
         """
-        items, single = _check_texts(texts)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        items, single = check_texts(texts)
+        batch_size = check_int(batch_size, "batch_size")
+        if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+            raise TypeError(f"normalize must be None, True or False, got {normalize!r}")
         progress = None
         bar = None
         if show_progress_bar and items:
@@ -207,6 +167,16 @@ class Encoder:
 _ENCODERS: dict[tuple[str | None, str], Encoder] = {}
 
 
+def _shared_encoder(model: str | os.PathLike | None, device: str) -> Encoder:
+    """The Encoder kept for module-level calls, one per (model, device)."""
+    key = (None if model is None else os.fspath(model), device)
+    enc = _ENCODERS.get(key)
+    if enc is None:
+        enc = Encoder(model, device=device)
+        _ENCODERS[key] = enc
+    return enc
+
+
 def encode(
     texts: str | Sequence[str],
     model: str | os.PathLike | None = None,
@@ -217,11 +187,36 @@ def encode(
 ) -> np.ndarray:
     """Embeds ``texts`` with ``model`` (see :class:`Encoder`); the loaded model is kept for
     later calls. Returns float32 (n, dim), or (dim,) for a single str."""
-    key = (None if model is None else os.fspath(model), device)
-    enc = _ENCODERS.get(key)
-    if enc is None:
-        enc = Encoder(model, device=device)
-        _ENCODERS[key] = enc
-    return enc.encode(
+    return _shared_encoder(model, device).encode(
         texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar
     )
+
+
+def paraphrase_mining(
+    texts: Sequence[str],
+    model: str | os.PathLike | Encoder | None = None,
+    top_k: int = 100,
+    max_pairs: int = 500_000,
+    batch_size: int = 32,
+    threads: int | None = None,
+    show_progress_bar: bool = False,
+) -> list[list[float | int]]:
+    """The most similar pairs among ``texts``: encodes them with ``model`` (an
+    :class:`Encoder`, a model path, or None for the default model) and mines the
+    embeddings with :func:`fastsbert.paraphrase_mining_embeddings`.
+
+    Returns ``[[score, i, j], ...]`` with ``i < j``, best first, like
+    sentence-transformers' ``util.paraphrase_mining``.
+    """
+    from .similarity import paraphrase_mining_embeddings
+
+    if isinstance(texts, np.ndarray) and texts.dtype != object and texts.dtype.kind != "U":
+        raise TypeError(
+            "paraphrase_mining takes texts; for embeddings use paraphrase_mining_embeddings"
+        )
+    items, single = check_texts(texts)
+    if single:
+        raise TypeError("paraphrase_mining takes a list of texts, got a single str")
+    enc = model if isinstance(model, Encoder) else _shared_encoder(model, "cpu")
+    emb = enc.encode(items, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    return paraphrase_mining_embeddings(emb, top_k=top_k, max_pairs=max_pairs, threads=threads)

@@ -91,6 +91,12 @@ class Encoder {
   void encode(const std::vector<std::string_view>& texts, float* out,
               const EncodeOptions& options = {}) const;
 
+  // Token ids of UTF-8 texts as the model sees them (special tokens added, truncated to
+  // max_seq_length), in CSR form: text i is ids[offsets[i] .. offsets[i+1]). Throws like
+  // encode().
+  void tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                std::vector<int64_t>& offsets) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -19,6 +19,7 @@ module costs nothing on the inference path.
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib
 import json
 import os
@@ -28,6 +29,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._checks import check_int
+from .files import exclusive_lock
 
 __all__ = ["export", "is_complete_export", "POOLING_MODES", "CONFIG_NAME", "FORMAT_VERSION"]
 
@@ -659,14 +663,29 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             f"{src}: Pooling has include_prompt=false and the model defines prompts; "
             "excluding prompt tokens from pooling is not supported"
         )
-    if max_seq_length is not None and max_seq_length < 2:
-        raise ValueError(f"max_seq_length must be at least 2, got {max_seq_length}")
+    if max_seq_length is not None:
+        max_seq_length = check_int(max_seq_length, "max_seq_length", minimum=2)
+    if opset is not None:
+        opset = check_int(opset, "opset", minimum=1)
     do_normalize = spec.normalize if normalize is None else bool(normalize)
     opset = opset or _DEFAULT_OPSET
 
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out.with_name(f".{out.name}.lock")):
+        # Under the lock no other export of `out` runs, so any temporary folder of this
+        # target was left by a killed export: remove it.
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _check_target(out, overwrite)  # again: another process may have finished first
+        _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
+                       options)
+    return out
+
+
+def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
+                   options: _GraphOptions) -> None:
     import torch
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
     tmp.mkdir()
     try:
@@ -700,6 +719,9 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             "architecture": str(config.model_type),
             "source": str(src),
         }
+        capacity = _position_capacity(config)
+        if capacity is not None:  # the engine checks max_seq_length against it at load
+            meta["max_positions"] = int(capacity)
         with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, indent=2)
             fh.write("\n")
@@ -707,4 +729,3 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return out
