@@ -106,7 +106,16 @@ def test_state_round_trips_exactly(tmp_path):
     weight = torch.randn(4, 3)
     np_rng = np.random.RandomState(5)
     np_rng.rand(3)
+    param = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    scaler.scale(param.sum()).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5)
     state = {
+        "scaler": scaler.state_dict(),
+        "scheduler": scheduler.state_dict(),
         "modules": {"a.weight": weight, "tied.weight": weight, "half": torch.randn(3).half()},
         "view": weight[:, 1],  # shares memory with weight but is another tensor
         "optimizer": {
@@ -144,6 +153,8 @@ def test_state_round_trips_exactly(tmp_path):
     restored_np.set_state(loaded["rng"]["numpy"])
     assert np.array_equal(restored_np.rand(5), np_rng.rand(5))
 
+    assert loaded["scaler"] == state["scaler"]
+    assert loaded["scheduler"] == state["scheduler"]
     assert loaded["evaluations"] == [{"score": 0.25, "steps": -1}]
     assert math.isnan(loaded["best_score"])
     assert loaded["loss_sum"] == state["loss_sum"]
