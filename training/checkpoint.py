@@ -112,15 +112,16 @@ class _TensorStore:
             t = t.clone(memory_format=torch.contiguous_format)
         else:
             self._storages.add(ptr)
-        self._views[view] = name
-        self.tensors[name] = t
-        return name
+        unique, n = name, 1
+        while unique in self.tensors:  # e.g. keys 0 and "0" of one dict give the same path
+            unique, n = f"{name}#{n}", n + 1
+        self._views[view] = unique
+        self.tensors[unique] = t
+        return unique
 
 
 def _encode(value, where: str, store: _TensorStore):
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
+    if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic) and value.dtype.kind in _NUMERIC_KINDS:
         return value.item()  # e.g. a numpy score from an evaluator

@@ -131,6 +131,7 @@ def test_state_round_trips_exactly(tmp_path):
         "best_score": float("nan"),
         "loss_sum": 0.1 + 0.2,
         "$odd key": 1,
+        "mixed keys": {0: torch.zeros(1), "0": torch.ones(1)},  # one path for both tensors
     }
     loaded = load_checkpoint(save_checkpoint(tmp_path, 7, state))
 
@@ -159,6 +160,7 @@ def test_state_round_trips_exactly(tmp_path):
     assert math.isnan(loaded["best_score"])
     assert loaded["loss_sum"] == state["loss_sum"]
     assert loaded["$odd key"] == 1
+    assert loaded["mixed keys"][0].item() == 0 and loaded["mixed keys"]["0"].item() == 1
 
 
 def test_unstorable_value_is_named(tmp_path):
