@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .files import atomic_output, check_writable, read_lines
+from .files import read_lines
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -27,17 +27,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    import numpy as np
+    from .streaming import encode_file
 
-    from .encoder import Encoder
-
-    check_writable(args.output, args.overwrite)  # before any work
-    texts = read_lines(args.input)
-    enc = Encoder(args.model, device=args.device, threads=args.threads)
-    emb = enc.encode(texts, batch_size=args.batch_size, show_progress_bar=args.progress)
-    with atomic_output(args.output, overwrite=args.overwrite) as fh:
-        np.save(fh, emb)
-    print(f"wrote {emb.shape[0]} x {emb.shape[1]} embeddings to {args.output}")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    r = encode_file(
+        args.input, args.output, args.model, input_format=args.format, field=args.field,
+        output_format=args.output_format, batch_size=args.batch_size, chunk_size=args.chunk_size,
+        device=args.device, threads=args.threads, overwrite=args.overwrite,
+        show_progress_bar=progress,
+    )
+    if r.skipped:
+        print(f"{r.output}: already complete ({r.rows} x {r.dim}); nothing to do "
+              "(pass --overwrite to recompute)")
+    else:
+        resumed = f", resumed after {r.resumed_rows} rows" if r.resumed_rows else ""
+        print(f"wrote {r.rows} x {r.dim} embeddings to {r.output}{resumed}")
     return 0
 
 
@@ -84,20 +88,34 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_export)
 
     c = sub.add_parser(
-        "encode", help="embed a text file into .npy: row i is line i + 1",
-        description="Embeds a UTF-8 text file, one text per line: \\n or \\r\\n end a line, "
-                    "any other character (a lone \\r, U+2028, NUL) belongs to the text, a blank "
-                    "line is embedded as the empty string, a final newline adds no row and a "
-                    "leading BOM is dropped. Row i of OUTPUT is line i + 1 of INPUT. OUTPUT is "
-                    "written under a temporary name and renamed into place.")
-    c.add_argument("input", help="text file, or - for standard input")
-    c.add_argument("output", help="output .npy path (written exactly as given)")
-    c.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+        "encode", help="embed a file (text lines, JSONL, CSV/TSV, Parquet) into .npy or Parquet",
+        description="Embeds every text of INPUT; row i of OUTPUT is the i-th text. In a text "
+                    "file each line is one text: \\n or \\r\\n end a line, any other character "
+                    "(a lone \\r, U+2028, NUL) belongs to the text, a blank line is embedded as "
+                    "the empty string, a final newline adds no row and a leading BOM is dropped. "
+                    "Work goes in fixed chunks with a manifest beside OUTPUT: killed, the same "
+                    "command continues after the last completed chunk (not for standard input). "
+                    "OUTPUT appears under its name only when complete.")
+    c.add_argument("input", help="input file, or - for standard input (streamed, not resumable)")
+    c.add_argument("output", help="a .npy file, or a directory of Parquet shards")
     c.add_argument("--model", default=None, help="model directory (default all-MiniLM-L6-v2)")
+    c.add_argument("--format", default=None, choices=("text", "jsonl", "csv", "tsv", "parquet"),
+                   help="input format (default: from the extension; text otherwise)")
+    c.add_argument("--field", default=None,
+                   help="JSON field or CSV/Parquet column holding the text (default: text)")
+    c.add_argument("--output-format", default=None, choices=("npy", "parquet"),
+                   help="default: npy for a .npy name, else Parquet shards")
     c.add_argument("--device", default="cpu")
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--batch-size", type=int, default=32)
-    c.add_argument("--progress", action="store_true", help="show a progress bar")
+    c.add_argument("--chunk-size", type=int, default=8192,
+                   help="rows per chunk, the unit of resumption (default 8192)")
+    c.add_argument("--overwrite", action="store_true",
+                   help="recompute and replace a finished OUTPUT or a mismatched partial job")
+    prog = c.add_mutually_exclusive_group()
+    prog.add_argument("--progress", dest="progress", action="store_true", default=None,
+                      help="show a progress bar (default: when stderr is a terminal)")
+    prog.add_argument("--no-progress", dest="progress", action="store_false")
     c.set_defaults(func=_cmd_encode)
 
     d = sub.add_parser("demo", help="embed the bundled sample and print the most similar pairs")

@@ -14,7 +14,6 @@ from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
 from .models import resolve_model
 
-
 _WARNED: set[str] = set()  # fallback reasons already reported
 
 

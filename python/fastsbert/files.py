@@ -57,8 +57,7 @@ def iter_raw_lines(fh: BinaryIO) -> Iterator[bytes]:
                 if not more:
                     break
                 chunk += more
-            if chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM):]
+            chunk = chunk.removeprefix(_BOM)
         parts = (pending + chunk).split(b"\n")
         pending = parts.pop()
         for raw in parts:

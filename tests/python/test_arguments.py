@@ -6,10 +6,9 @@ import os
 import warnings
 from collections import OrderedDict
 
+import fastsbert
 import numpy as np
 import pytest
-
-import fastsbert
 from fastsbert import _core
 
 

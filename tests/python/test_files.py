@@ -7,10 +7,9 @@ import signal
 import subprocess
 import sys
 
+import fastsbert
 import numpy as np
 import pytest
-
-import fastsbert
 from fastsbert import files
 
 # (file bytes, the texts the rule gives)
@@ -169,7 +168,7 @@ def test_cli_refuses_to_overwrite_before_any_work(tmp_path):
     out = tmp_path / "out.npy"
     out.write_bytes(b"precious")
     r = _cli("encode", src, out, "--model", tmp_path / "no-such-model")
-    assert r.returncode == 1 and "already exists" in r.stderr and "--overwrite" in r.stderr
+    assert r.returncode == 1 and "exists and is not a finished" in r.stderr and "--overwrite" in r.stderr
     assert out.read_bytes() == b"precious"
     r = _cli("encode", src, out, "--overwrite")
     assert r.returncode == 0, r.stderr
@@ -199,7 +198,7 @@ def test_export_removes_temp_folders_left_by_a_killed_export(tiny_st_model, tmp_
     (stale / "_onnx" / "model.onnx").write_bytes(b"half written")
     unrelated = tmp_path / ".other.tmp-0123"
     unrelated.mkdir()
-    import fastsbert.exporter  # noqa: F401  (loading the module must not shadow the function)
+    import fastsbert.exporter
 
     fastsbert.export(src, out)
     assert not stale.exists() and unrelated.exists()
