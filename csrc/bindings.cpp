@@ -289,21 +289,22 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("tokenizer_unavailable_reason",
                              &fastsbert::Encoder::tokenizer_unavailable_reason)
       .def("tokenize",
-           [](const fastsbert::Encoder& self, const py::list& texts) {
+           [](const fastsbert::Encoder& self, const py::list& texts, size_t max_length) {
              std::vector<py::object> keep;
              const auto views = utf8_views(texts, keep);
              std::vector<int64_t> ids, offsets;
              {
                py::gil_scoped_release nogil;
-               self.tokenize(views, ids, offsets);
+               self.tokenize(views, ids, offsets, max_length);
              }
              const auto n_ids = static_cast<py::ssize_t>(ids.size());
              const auto n_off = static_cast<py::ssize_t>(offsets.size());
              return py::make_tuple(adopt(std::move(ids), {n_ids}),
                                    adopt(std::move(offsets), {n_off}));
            },
-           py::arg("texts"),
-           "Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)).")
+           py::arg("texts"), py::arg("max_length") = 0,
+           "Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)); "
+           "each cut to max_length tokens (0: max_seq_length).")
       .def("encode_texts", &encoder_encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
            py::arg("progress") = py::none(),
            "Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.")

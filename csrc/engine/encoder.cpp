@@ -166,11 +166,11 @@ const std::string& Encoder::tokenizer_unavailable_reason() const {
 }
 
 void Encoder::tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
-                       std::vector<int64_t>& offsets) const {
+                       std::vector<int64_t>& offsets, size_t max_length) const {
   const Impl& im = *impl_;
   if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
-  im.tokenizer->encode_batch_csr(texts, ids, offsets,
-                                 static_cast<size_t>(im.model.config.max_seq_length), im.threads);
+  if (max_length == 0) max_length = static_cast<size_t>(im.model.config.max_seq_length);
+  im.tokenizer->encode_batch_csr(texts, ids, offsets, max_length, im.threads);
 }
 
 void Encoder::encode(const std::vector<std::string_view>& texts, float* out,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Sequence
@@ -12,9 +13,18 @@ import numpy as np
 from . import _core
 from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
+from .long_text import (
+    LONG_TEXT_MODES,
+    PROBE_TEXT,
+    SpecialLayout,
+    pool_windows,
+    special_layout,
+    split_windows,
+)
 from .models import resolve_model
 
 _WARNED: set[str] = set()  # fallback reasons already reported
+_NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
 
 
 class Encoder:
@@ -43,6 +53,7 @@ class Encoder:
             ort_library=onnxruntime_library(),
         )
         self.device = device
+        self._special_layout: SpecialLayout | None = None
         self._tokenizer = self._load_tokenizer()
 
     def _load_tokenizer(self):
@@ -67,9 +78,10 @@ class Encoder:
             tok = Tokenizer.from_file(str(path))
         except Exception as e:
             raise ValueError(f"corrupt {path}: {e}") from e
-        # The engine pads each batch itself; truncation is sentence-transformers' rule.
+        # The engine pads each batch itself. Truncation (sentence-transformers' rule) is
+        # applied after tokenizing, so the same tokenizer also serves long_text="chunk".
         tok.no_padding()
-        tok.enable_truncation(self.max_seq_length)
+        tok.no_truncation()
         return tok
 
     @property
@@ -92,24 +104,40 @@ class Encoder:
         """Whether the model's graph already L2-normalises its output."""
         return self._core.normalize
 
-    def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def tokenize(
+        self, texts: Sequence[str], truncate: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,)),
-        special tokens added and truncated to max_seq_length."""
+        special tokens added; truncated to max_seq_length unless ``truncate=False``."""
         items, _ = check_texts(texts)
+        return self._tokenize(items, self.max_seq_length if truncate else None)
+
+    def _tokenize(self, items: list, max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         if self._tokenizer is None:
-            return self._core.tokenize(items)
+            return self._core.tokenize(items, max_length=max_length or _NO_LIMIT)
         check_str_items(items)
         try:
             encodings = self._tokenizer.encode_batch(items, add_special_tokens=True)
         except Exception as e:
             raise ValueError(f"tokenization failed: {e}") from e
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
-        offsets = np.zeros(len(items) + 1, dtype=np.int64)
+        rows = [e.ids for e in encodings]
+        if max_length is not None and any(len(r) > max_length for r in rows):
+            pre, suf = len(self._layout().prefix), len(self._layout().suffix)
+            keep = max_length - pre - suf  # content tokens, cut on the right as HF does
+            rows = [r if len(r) <= max_length else r[:pre + keep] + r[len(r) - suf:] for r in rows]
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        ids = np.empty(int(offsets[-1]), dtype=np.int64)
-        for e, start, stop in zip(encodings, offsets[:-1], offsets[1:]):
-            ids[start:stop] = e.ids
+        ids = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(offsets[-1]))
         return ids, offsets
+
+    def _layout(self) -> SpecialLayout:
+        """Where this model's special tokens sit around a sequence's content."""
+        if self._special_layout is None:
+            ids, offsets = self._tokenize(["", PROBE_TEXT], None)
+            self._special_layout = special_layout(
+                ids[: offsets[1]].tolist(), ids[offsets[1]:].tolist())
+        return self._special_layout
 
     def encode(
         self,
@@ -117,6 +145,8 @@ class Encoder:
         batch_size: int = 32,
         normalize: bool | None = None,
         show_progress_bar: bool = False,
+        long_text: str = "truncate",
+        chunk_overlap: int = 32,
     ) -> np.ndarray:
         """Embeds ``texts``.
 
@@ -124,11 +154,17 @@ class Encoder:
         ``normalize``: None keeps the model's own behaviour; True L2-normalises the
         output; False adds no normalisation (a model with a Normalize module still
         normalises, as in sentence-transformers).
+        ``long_text``: ``"truncate"`` cuts a text at max_seq_length tokens, as
+        sentence-transformers does; ``"chunk"`` embeds windows of ``chunk_overlap``
+        overlapping tokens and pools them into one vector (see :mod:`fastsbert.long_text`).
         """
         items, single = check_texts(texts)
         batch_size = check_int(batch_size, "batch_size")
         if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
             raise TypeError(f"normalize must be None, True or False, got {normalize!r}")
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {LONG_TEXT_MODES}, got {long_text!r}")
+        chunk_overlap = check_int(chunk_overlap, "chunk_overlap", minimum=0)
         progress = None
         bar = None
         if show_progress_bar and items:
@@ -140,10 +176,18 @@ class Encoder:
                 bar.update(done - bar.n)
 
         try:
-            if self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
+            if long_text == "chunk":
+                windows = split_windows(*self._tokenize(items, None), self.max_seq_length,
+                                        self._layout(), chunk_overlap)
+                if bar is not None:
+                    bar.total = len(windows.owner)
+                rows = self._core.encode_ids(windows.ids, windows.offsets,
+                                             batch_size=batch_size, progress=progress)
+                out = pool_windows(rows, windows, len(items), self.normalized)
+            elif self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
                 out = self._core.encode_texts(items, batch_size=batch_size, progress=progress)
             else:
-                ids, offsets = self.tokenize(items)
+                ids, offsets = self._tokenize(items, self.max_seq_length)
                 out = self._core.encode_ids(
                     ids, offsets, batch_size=batch_size, progress=progress
                 )
@@ -183,11 +227,15 @@ def encode(
     normalize: bool | None = None,
     device: str = "cpu",
     show_progress_bar: bool = False,
+    long_text: str = "truncate",
+    chunk_overlap: int = 32,
 ) -> np.ndarray:
-    """Embeds ``texts`` with ``model`` (see :class:`Encoder`); the loaded model is kept for
-    later calls. Returns float32 (n, dim), or (dim,) for a single str."""
+    """Embeds ``texts`` with ``model`` (see :class:`Encoder` and :meth:`Encoder.encode`);
+    the loaded model is kept for later calls. Returns float32 (n, dim), or (dim,) for a
+    single str."""
     return _shared_encoder(model, device).encode(
-        texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar
+        texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar,
+        long_text=long_text, chunk_overlap=chunk_overlap,
     )
 
 

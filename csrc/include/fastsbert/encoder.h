@@ -91,11 +91,11 @@ class Encoder {
   void encode(const std::vector<std::string_view>& texts, float* out,
               const EncodeOptions& options = {}) const;
 
-  // Token ids of UTF-8 texts as the model sees them (special tokens added, truncated to
-  // max_seq_length), in CSR form: text i is ids[offsets[i] .. offsets[i+1]). Throws like
-  // encode().
+  // Token ids of UTF-8 texts as the model sees them (special tokens added), in CSR form:
+  // text i is ids[offsets[i] .. offsets[i+1]). Each is cut to max_length tokens, special
+  // tokens included; 0 means max_seq_length (what encode() runs). Throws like encode().
   void tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
-                std::vector<int64_t>& offsets) const;
+                std::vector<int64_t>& offsets, size_t max_length = 0) const;
 
  private:
   struct Impl;
