@@ -13,6 +13,7 @@ import numpy as np
 from . import _core
 from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
+from .compact import check_precision, quantize_embeddings
 from .long_text import (
     LONG_TEXT_MODES,
     PROBE_TEXT,
@@ -147,6 +148,8 @@ class Encoder:
         show_progress_bar: bool = False,
         long_text: str = "truncate",
         chunk_overlap: int = 32,
+        precision: str = "float32",
+        ranges: np.ndarray | None = None,
     ) -> np.ndarray:
         """Embeds ``texts``.
 
@@ -157,9 +160,14 @@ class Encoder:
         ``long_text``: ``"truncate"`` cuts a text at max_seq_length tokens, as
         sentence-transformers does; ``"chunk"`` embeds windows of ``chunk_overlap``
         overlapping tokens and pools them into one vector (see :mod:`fastsbert.long_text`).
+        ``precision``: ``float32``, or ``int8`` / ``uint8`` (with the calibration
+        ``ranges``, shape (2, dim); taken from these texts' vectors when None) or
+        ``binary`` / ``ubinary`` (sign bits packed 8 per byte), as sentence-transformers'
+        ``quantize_embeddings`` (see :mod:`fastsbert.compact`).
         """
         items, single = check_texts(texts)
         batch_size = check_int(batch_size, "batch_size")
+        check_precision(precision)
         if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
             raise TypeError(f"normalize must be None, True or False, got {normalize!r}")
         if long_text not in LONG_TEXT_MODES:
@@ -198,6 +206,8 @@ class Encoder:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.maximum(norms, 1e-12, out=norms)
             out /= norms
+        if precision != "float32":
+            out = quantize_embeddings(out, precision, ranges=ranges)
         return out[0] if single else out
 
     def __repr__(self) -> str:
@@ -229,13 +239,15 @@ def encode(
     show_progress_bar: bool = False,
     long_text: str = "truncate",
     chunk_overlap: int = 32,
+    precision: str = "float32",
+    ranges: np.ndarray | None = None,
 ) -> np.ndarray:
     """Embeds ``texts`` with ``model`` (see :class:`Encoder` and :meth:`Encoder.encode`);
     the loaded model is kept for later calls. Returns float32 (n, dim), or (dim,) for a
     single str."""
     return _shared_encoder(model, device).encode(
         texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar,
-        long_text=long_text, chunk_overlap=chunk_overlap,
+        long_text=long_text, chunk_overlap=chunk_overlap, precision=precision, ranges=ranges,
     )
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_int
+from .compact import check_precision
 from .files import STDIN, atomic_output, exclusive_lock, iter_lines
 
 INPUT_FORMATS = ("text", "jsonl", "csv", "tsv", "parquet")
@@ -238,6 +239,9 @@ def encode_file(
     threads: int | None = None,
     overwrite: bool = False,
     show_progress_bar: bool = False,
+    long_text: str = "truncate",
+    precision: str = "float32",
+    ranges: np.ndarray | None = None,
 ) -> EncodeFileResult:
     """Embeds every text of ``input`` into ``output``; row ``i`` is the ``i``-th text.
 
@@ -254,6 +258,10 @@ def encode_file(
             must use the chunk size of the run it continues (checked).
         overwrite: recompute and replace a finished output, and discard a partial job
             made with other arguments.
+        long_text: ``"truncate"`` or ``"chunk"`` (see :meth:`fastsbert.Encoder.encode`).
+        precision: the stored type (see :mod:`fastsbert.compact`): ``float32``, ``int8`` /
+            ``uint8`` (``ranges`` required: ranges taken per chunk would differ between
+            chunks), ``binary`` / ``ubinary`` (``dim / 8`` bytes per row).
 
     Returns:
         an :class:`EncodeFileResult`. A finished output is left alone (``skipped``).
@@ -264,6 +272,13 @@ def encode_file(
     out_fmt = detect_output_format(output, output_format)
     chunk_size = check_int(chunk_size, "chunk_size")
     batch_size = check_int(batch_size, "batch_size")
+    check_precision(precision)
+    if precision in ("int8", "uint8") and ranges is None:
+        raise ValueError(f"precision={precision!r} needs ranges= (shape (2, dim), e.g. from "
+                         "fastsbert.compact.calibration_ranges on a sample): ranges taken from "
+                         "each chunk would make the chunks incomparable")
+    if ranges is not None:
+        ranges = np.asarray(ranges, dtype=np.float32)
     output = Path(output)
     from_stdin = os.fspath(input) == STDIN
     if not from_stdin and not Path(input).is_file():
@@ -287,11 +302,17 @@ def encode_file(
         "dim": enc.dim,
         "normalize": normalize,
         "chunk_size": chunk_size,
+        "long_text": long_text,
+        "precision": precision,
+        "ranges": None if ranges is None else hashlib.sha256(ranges.tobytes()).hexdigest(),
     }
+    encode_kw = {"batch_size": batch_size, "normalize": normalize, "long_text": long_text,
+                 "precision": precision, "ranges": ranges}
+    row_type, width = _row_layout(precision, enc.dim)
     work = output.with_name(f".{output.name}.partial")
     with exclusive_lock(output.with_name(f".{output.name}.lock")):
         if output.exists():
-            done = _finished_rows(output, out_fmt, enc.dim)
+            done = _finished_rows(output, out_fmt, width)
             if not overwrite:
                 if done is None:
                     raise FileExistsError(f"{output}: exists and is not a finished fastsbert "
@@ -310,14 +331,15 @@ def encode_file(
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
             rows = None if from_stdin or out_fmt == "parquet" else count_rows(input, fmt, field)
-            manifest = {"spec": spec, "rows": rows, "chunks_done": 0, "rows_done": 0}
+            manifest = {"spec": spec, "rows": rows, "width": width, "chunks_done": 0,
+                        "rows_done": 0}
             if out_fmt == "npy" and rows is not None:
-                _preallocate_npy(work / "data.npy", rows, enc.dim)
+                _preallocate_npy(work / "data.npy", rows, width, row_type)
             _write_json_atomic(work / _MANIFEST, manifest)
         resumed = manifest["rows_done"]
-        rows = _run(enc, input, fmt, field, work, manifest, out_fmt, batch_size, normalize,
-                    chunk_size, show_progress_bar)
-        _finish(work, output, out_fmt, manifest, enc.dim, overwrite)
+        rows = _run(enc, input, fmt, field, work, manifest, out_fmt, encode_kw, chunk_size,
+                    show_progress_bar)
+        _finish(work, output, out_fmt, manifest, width, row_type, overwrite)
     return EncodeFileResult(output, rows, enc.dim, resumed_rows=resumed)
 
 
@@ -338,33 +360,40 @@ def _load_manifest(work: Path) -> dict | None:
 
 
 def _finished_rows(output: Path, out_fmt: str, dim: int | None = None) -> int | None:
-    """Rows of a finished output of this kind (of ``dim`` columns, when given), or None
-    when ``output`` is something else."""
+    """Rows of a finished output of this kind (of ``dim`` values per row, when given), or
+    None when ``output`` is something else."""
     if out_fmt == "npy":
         try:
             arr = np.load(output, mmap_mode="r")
         except (OSError, ValueError):
             return None
-        ok = arr.dtype == np.float32 and arr.ndim == 2 and dim in (None, arr.shape[1])
+        ok = arr.dtype in (np.float32, np.int8, np.uint8) and arr.ndim == 2 and dim in (None, arr.shape[1])
         return int(arr.shape[0]) if ok else None
     marker = output / _MANIFEST
     try:
         with open(marker, encoding="utf-8") as fh:
             info = json.load(fh)
-        ok = info.get("complete") and dim in (None, info["spec"]["dim"])
+        ok = info.get("complete") and dim in (None, info["width"])
         return int(info["rows"]) if ok else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _preallocate_npy(path: Path, rows: int, dim: int) -> None:
-    arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
+def _row_layout(precision: str, dim: int) -> tuple[np.dtype, int]:
+    """(dtype, values per row) of stored vectors at ``precision``."""
+    if precision in ("binary", "ubinary"):
+        return np.dtype(np.int8 if precision == "binary" else np.uint8), (dim + 7) // 8
+    return np.dtype({"float32": np.float32, "int8": np.int8, "uint8": np.uint8}[precision]), dim
+
+
+def _preallocate_npy(path: Path, rows: int, width: int, dtype: np.dtype) -> None:
+    arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(rows, width))
     arr.flush()
     del arr
 
 
-def _run(enc, input, fmt, field, work: Path, manifest: dict, out_fmt: str, batch_size: int,
-         normalize, chunk_size: int, show_progress_bar: bool) -> int:
+def _run(enc, input, fmt, field, work: Path, manifest: dict, out_fmt: str, encode_kw: dict,
+         chunk_size: int, show_progress_bar: bool) -> int:
     """Embeds the chunks the manifest does not list as done; returns the total rows."""
     total = manifest["rows"]
     if total is None and out_fmt == "parquet" and os.fspath(input) != STDIN:
@@ -385,7 +414,7 @@ def _run(enc, input, fmt, field, work: Path, manifest: dict, out_fmt: str, batch
         for c, chunk in enumerate(_chunks(iter_texts(input, fmt, field), chunk_size)):
             if c < start_chunk:
                 continue  # done by an earlier run: its rows are on disk
-            emb = enc.encode(chunk, batch_size=batch_size, normalize=normalize)
+            emb = enc.encode(chunk, **encode_kw)
             if mm is not None:
                 mm[rows_done:rows_done + len(chunk)] = emb
                 mm.flush()  # on disk before the manifest says so
@@ -414,7 +443,7 @@ def _run(enc, input, fmt, field, work: Path, manifest: dict, out_fmt: str, batch
 def _write_shard(work: Path, chunk: int, first_row: int, emb: np.ndarray) -> None:
     pa = _pyarrow()
     rows = pa.array(np.arange(first_row, first_row + len(emb), dtype=np.int64))
-    flat = pa.array(emb.reshape(-1), type=pa.float32())
+    flat = pa.array(emb.reshape(-1))
     vectors = pa.FixedSizeListArray.from_arrays(flat, emb.shape[1])
     table = pa.table({"row": rows, "embedding": vectors})
     final = work / f"part-{chunk:05d}.parquet"
@@ -422,15 +451,16 @@ def _write_shard(work: Path, chunk: int, first_row: int, emb: np.ndarray) -> Non
         pa.parquet.write_table(table, fh)
 
 
-def _finish(work: Path, output: Path, out_fmt: str, manifest: dict, dim: int,
-            overwrite: bool) -> None:
+def _finish(work: Path, output: Path, out_fmt: str, manifest: dict, width: int,
+            dtype: np.dtype, overwrite: bool) -> None:
     if out_fmt == "npy":
         data = work / "data.npy"
         if not data.exists():  # streamed from stdin: header + the spooled rows
             spool = work / "data.f32"
             with atomic_output(data, overwrite=True) as fh:
                 np.lib.format.write_array_header_1_0(
-                    fh, {"descr": "<f4", "fortran_order": False, "shape": (manifest["rows"], dim)})
+                    fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                         "shape": (manifest["rows"], width)})
                 if spool.exists():
                     with open(spool, "rb") as src:
                         shutil.copyfileobj(src, fh, 1 << 22)

@@ -226,3 +226,25 @@ def test_memory_stays_flat_on_a_large_input(tmp_path, tiny_model):
     early, peak = map(int, r.stdout.split())
     assert peak - early < 20_000, f"RssAnon grew from {early} kB to {peak} kB"
     assert np.load(tmp_path / "out.npy", mmap_mode="r").shape[0] == 200_000
+
+
+@pytest.mark.parametrize("precision", ["int8", "ubinary"])
+def test_compact_outputs_equal_quantized_vectors(tmp_path, encoder, sentences, precision):
+    from fastsbert.compact import calibration_ranges, quantize_embeddings
+
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(sentences))
+    ranges = calibration_ranges(encoder.encode(sentences[:300]))
+    kw = {"ranges": ranges} if precision == "int8" else {}
+    encode_file(src, tmp_path / "out.npy", encoder, chunk_size=100, precision=precision, **kw)
+    # The same chunks of 100 rows, quantized with the same fixed ranges.
+    chunks = [encoder.encode(sentences[i:i + 100]) for i in range(0, len(sentences), 100)]
+    want = quantize_embeddings(np.concatenate(chunks), precision, ranges=ranges)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), want)
+
+
+def test_scalar_precision_needs_fixed_ranges(tmp_path, encoder):
+    src = tmp_path / "in.txt"
+    src.write_text("a\nb\n")
+    with pytest.raises(ValueError, match="needs ranges="):
+        encode_file(src, tmp_path / "out.npy", encoder, precision="uint8")
