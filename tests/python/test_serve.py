@@ -164,7 +164,8 @@ def test_openai_client_float_base64_and_usage(server, encoder, model_dir):
 
     # Without encoding_format the client asks for base64 itself and decodes it.
     default = client.embeddings.create(input=texts[0], model="m")
-    np.testing.assert_array_equal(np.array(default.data[0].embedding, np.float32), got[0])
+    # (a batch of one rather than four: float32 rounding may differ in the last bit)
+    np.testing.assert_allclose(np.array(default.data[0].embedding, np.float32), got[0], atol=1e-6)
 
 
 def test_openai_dimensions(server, encoder):
@@ -441,7 +442,7 @@ def test_backpressure_503_with_retry_after(model_dir, encoder, tmp_path):
 
 
 def test_sigterm_finishes_in_flight_requests(model_dir, encoder, tmp_path):
-    s = ServerProcess(model_dir, log_dir=tmp_path)
+    s = ServerProcess(model_dir, "--log-level", "info", log_dir=tmp_path)
     try:
         held = _StalledRequest(s.url, TEXTS)
         _wait_for(lambda: s.metric("fastsbert_requests_in_flight") == 1, "a request in flight")
@@ -451,7 +452,9 @@ def test_sigterm_finishes_in_flight_requests(model_dir, encoder, tmp_path):
         r = held.release()
         assert r.status_code == 200, r.text
         _assert_same(r.json(), TEXTS, encoder)
-        assert s.proc.wait(30) == 0, s.log()
+        # uvicorn ends by re-raising the signal it handled, so the exit status says SIGTERM.
+        assert s.proc.wait(30) in (0, -signal.SIGTERM), s.log()
+        assert "Application shutdown complete" in s.log()
     finally:
         s.stop()
 

@@ -1,12 +1,13 @@
 """The HTTP layer: routes, request validation, error answers and metrics.
 
 Stack: Starlette on uvicorn (httptools + uvloop), JSON through orjson. Measured on the
-2-core CI machine, 3,000 keep-alive POSTs of a one-sentence JSON body answered with a
-384-float embedding: Starlette + orjson took 0.19 ms of server CPU per request against
-0.40 ms for FastAPI with a pydantic request model, and uvicorn's httptools + uvloop saved
-a further 0.07 ms over h11 + asyncio. The model call on that machine is ~3 ms, so
-FastAPI would have eaten a tenth of the single-request budget for validation this module
-does by hand in a few lines (and reports in OpenAI's error shape anyway).
+2-core CI machine, 3,000 keep-alive POSTs of a one-sentence OpenAI body answered with a
+384-float embedding (a stub in place of the model): Starlette + orjson cost 0.24 ms of
+server CPU per request, FastAPI with pydantic request/response models 0.41 ms; uvicorn's
+h11 + asyncio instead of httptools + uvloop added 0.15 ms. MiniLM itself takes ~3 ms
+per sentence there, so FastAPI would spend 5% of a single request's time on validation
+that this module does by hand in a few lines (and must answer in OpenAI's error shape
+anyway).
 """
 
 from __future__ import annotations
@@ -135,9 +136,9 @@ class Server:
                 await self.batcher.stop()  # uvicorn gets here once in-flight requests are done
 
         routes = [
-            Route("/v1/embeddings", self._route("/v1/embeddings", self.openai_embeddings),
-                  methods=["POST"]),
-            Route("/embed", self._route("/embed", self.tei_embed), methods=["POST"]),
+            Route("/v1/embeddings", self._route("/v1/embeddings", self.openai_embeddings,
+                                                 admit=True), methods=["POST"]),
+            Route("/embed", self._route("/embed", self.tei_embed, admit=True), methods=["POST"]),
             Route("/v1/models", self._route("/v1/models", self.models), methods=["GET"]),
             Route("/health", self._route("/health", self.health), methods=["GET"]),
             Route("/info", self._route("/info", self.info), methods=["GET"]),
@@ -145,13 +146,21 @@ class Server:
         ]
         return Starlette(routes=routes, lifespan=lifespan)
 
-    def _route(self, name: str, handler: Callable[[Request], Awaitable[Response]]):
-        """Wraps a handler: errors become answers, and every answer is counted."""
+    def _route(self, name: str, handler: Callable[[Request], Awaitable[Response]],
+               admit: bool = False):
+        """Wraps a handler: errors become answers, and every answer is counted. ``admit``:
+        the request holds one of max_concurrent_requests places from its first byte to
+        its answer, which also bounds the memory held by request bodies."""
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             try:
-                response = await handler(request)
+                with self.batcher.admit() if admit else contextlib.nullcontext():
+                    response = await handler(request)
+            except (Overloaded, ShuttingDown) as e:
+                response = ApiError(503, f"the server is busy: {e}; retry later",
+                                    code="overloaded", headers={"Retry-After": "1"}).response()
+                self.metrics.errors.labels("overloaded").inc()
             except ApiError as e:
                 response = e.response()
                 self.metrics.errors.labels(e.code).inc()
@@ -202,24 +211,18 @@ class Server:
                                 f"of {cfg.max_input_chars} (max_input_chars)",
                            code="input_too_long", param=f"{field}[{i}]")
         try:
-            with self.batcher.admit():
-                try:
-                    if sum(chars) > _TOKENIZE_INLINE_MAX_CHARS:
-                        tokens = await asyncio.to_thread(self.engine.tokenize, texts)
-                    else:
-                        tokens = self.engine.tokenize(texts)
-                except ValueError as e:  # e.g. a lone surrogate, which UTF-8 cannot hold
-                    raise ApiError(422, f"{field}: {e}", code="invalid_text", param=field) from None
-                if not truncate and tokens.too_long.any():
-                    i = int(np.argmax(tokens.too_long))
-                    raise ApiError(413, f"{field}[{i}] is longer than the model's limit of "
-                                        f"{self.engine.max_seq_length} tokens; send "
-                                        "truncate=true to embed its first tokens",
-                                   code="input_too_long", param=f"{field}[{i}]")
-                return await self.batcher.embed(tokens), tokens
-        except (Overloaded, ShuttingDown) as e:
-            raise ApiError(503, f"the server is busy: {e}; retry later", code="overloaded",
-                           headers={"Retry-After": "1"}) from None
+            if sum(chars) > _TOKENIZE_INLINE_MAX_CHARS:
+                tokens = await asyncio.to_thread(self.engine.tokenize, texts)
+            else:
+                tokens = self.engine.tokenize(texts)
+        except ValueError as e:  # e.g. a lone surrogate, which UTF-8 cannot hold
+            raise ApiError(422, f"{field}: {e}", code="invalid_text", param=field) from None
+        if not truncate and tokens.too_long.any():
+            i = int(np.argmax(tokens.too_long))
+            raise ApiError(413, f"{field}[{i}] is longer than the model's limit of "
+                                f"{self.engine.max_seq_length} tokens; send truncate=true to "
+                                "embed its first tokens", code="input_too_long", param=f"{field}[{i}]")
+        return await self.batcher.embed(tokens), tokens
 
     # ------------------------------------------------------------------ routes
     async def openai_embeddings(self, request: Request) -> Response:
