@@ -125,18 +125,32 @@ async def load(server: Server, texts: list[str], concurrency: int, max_requests:
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
 
 
-def in_process_p50(model: Path, threads: int, texts: list[str]) -> float:
+def paired_single(server: Server, model: Path, threads: int, texts: list[str],
+                  rounds: int = 3) -> tuple[float, float]:
+    """p50 ms of Encoder.encode([text]) in this process and of one-text requests to the
+    server, measured in alternating rounds over the same texts so that both see the same
+    machine load. Returns (in-process p50, server p50)."""
     import fastsbert
 
     enc = fastsbert.Encoder(model, threads=threads)
     for t in texts[:20]:
         enc.encode([t])
-    times = []
-    for t in texts:
-        t0 = time.perf_counter()
-        enc.encode([t])
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+    local: list[float] = []
+    remote: list[float] = []
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        for t in texts[:20]:
+            http.post(server.path, json={"input": [t], "model": MODEL_NAME})
+        for _ in range(rounds):
+            for t in texts:
+                t0 = time.perf_counter()
+                enc.encode([t])
+                local.append(time.perf_counter() - t0)
+            for t in texts:
+                t0 = time.perf_counter()
+                r = http.post(server.path, json={"input": [t], "model": MODEL_NAME})
+                remote.append(time.perf_counter() - t0)
+                r.raise_for_status()
+    return statistics.median(local) * 1000, statistics.median(remote) * 1000
 
 
 def default_model() -> Path:
@@ -190,18 +204,14 @@ def main() -> int:
     header = cpu_header()
     print(f"# {header}\n# model {model}, {args.threads} threads, {args.duration:.0f} s per level",
           flush=True)
-    base_p50 = in_process_p50(model, args.threads, texts[:300])
-    print(f"in-process Encoder.encode([sentence]) p50: {base_p50:.2f} ms", flush=True)
-
     log_dir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    servers = []
     port = free_port()
-    servers.append(lambda: Server(
+    servers = [Server(
         "fastsbert serve",
         [sys.executable, "-m", "fastsbert.cli", "serve", str(model), "--host", HOST,
          "--port", str(port), "--threads", str(args.threads), "--served-model-name", MODEL_NAME,
          "--log-level", "warning"],
-        port, "/v1/embeddings", {}, log_dir))
+        port, "/v1/embeddings", {}, log_dir)]
     peer_cli = args.peer_venv / "bin" / "infinity_emb"
     if args.skip_peer:
         pass
@@ -211,7 +221,7 @@ def main() -> int:
     else:
         peer_port = free_port()
         threads = str(args.threads)
-        servers.append(lambda: Server(
+        servers.append(Server(
             "infinity-emb",
             [str(peer_cli), "v2", "--model-id", str(model), "--served-model-name", MODEL_NAME,
              "--host", HOST, "--port", str(peer_port), "--engine", "torch", "--device", "cpu"],
@@ -220,27 +230,36 @@ def main() -> int:
              "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads},
             log_dir))
 
+    # Both servers stay up (idle costs nothing) and take turns at each level, so that a
+    # change in the machine's load during the run hits both alike.
     results: dict[str, list[dict]] = {}
-    for make in servers:
-        server = make()
-        try:
-            server.wait_ready(timeout=300)
-            rows = []
-            for c in args.concurrency:
+    try:
+        for server in list(servers):
+            try:
+                server.wait_ready(timeout=300)
+            except RuntimeError as e:
+                print(f"{server.label}: {e}", file=sys.stderr)
+                servers.remove(server)
+        if not servers or servers[0].label != "fastsbert serve":
+            raise SystemExit("fastsbert serve did not start")
+        base_p50, single_p50 = paired_single(servers[0], model, args.threads, texts[:100])
+        print(f"one text: Encoder.encode p50 {base_p50:.2f} ms, fastsbert serve p50 "
+              f"{single_p50:.2f} ms (alternating rounds)", flush=True)
+        for c in args.concurrency:
+            for server in servers:
                 r = asyncio.run(load(server, texts, c, args.max_requests, args.duration))
                 r["concurrency"] = c
-                rows.append(r)
-                print(f"{server.label:16s} c={c:3d}: {r['rps']:7.1f} req/s  p50 {r['p50']:7.2f} ms  "
-                      f"p99 {r['p99']:7.2f} ms  ({r['requests']} requests, {r['errors']} errors)",
+                results.setdefault(server.label, []).append(r)
+                print(f"{server.label:16s} c={c:3d}: {r['rps']:7.1f} req/s  p50 {r['p50']:7.2f} ms"
+                      f"  p99 {r['p99']:7.2f} ms  ({r['requests']} requests, {r['errors']} errors)",
                       flush=True)
-            results[server.label] = rows
-        except RuntimeError as e:
-            print(f"{server.label}: {e}", file=sys.stderr)
-        finally:
+    finally:
+        for server in servers:
             server.stop()
+    load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
     lines = [f"CPU: {header}. Model {MODEL_NAME}, {args.threads} threads, one sentence per "
-             f"request, {args.duration:.0f} s per level.", "",
+             f"request, {args.duration:.0f} s per level; load average at the end {load_avg}.", "",
              "| server | concurrency | requests/s | p50 ms | p99 ms | errors |",
              "|---|---:|---:|---:|---:|---:|"]
     for label, rows in results.items():
@@ -256,10 +275,9 @@ def main() -> int:
             if c in ours and c in peer:
                 lines.append(f"| {c} | {ours[c]['rps'] / peer[c]['rps']:.2f}x | "
                              f"{ours[c]['p99'] / peer[c]['p99']:.2f}x |")
-    if 1 in ours:
-        lines += ["", f"Concurrency 1: server p50 {ours[1]['p50']:.2f} ms against "
-                      f"Encoder.encode in-process p50 {base_p50:.2f} ms "
-                      f"(+{ours[1]['p50'] - base_p50:.2f} ms for HTTP, JSON and the queue)."]
+    lines += ["", f"One text at a time, alternating rounds: fastsbert serve p50 {single_p50:.2f} ms, "
+                  f"Encoder.encode in-process p50 {base_p50:.2f} ms "
+                  f"(+{single_p50 - base_p50:.2f} ms for HTTP, JSON and the queue)."]
     table = "\n".join(lines)
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -198,8 +198,13 @@ def test_tei_embed(server, encoder):
     np.testing.assert_allclose(np.linalg.norm(r.json()[0]), 1.0, atol=1e-5)
     _assert_same(r.json(), TEXTS[:1], encoder)
 
-    r = httpx.post(server.url + "/embed", json={"inputs": TEXTS[0], "dimensions": 5})
-    assert len(r.json()[0]) == 5
+    r = httpx.post(server.url + "/embed", json={"inputs": TEXTS, "dimensions": 5})
+    cut = np.array(r.json())
+    assert cut.shape == (len(TEXTS), 5)
+    np.testing.assert_allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-5)
+    assert _cosines(cut, encoder.encode(TEXTS)[:, :5]).min() >= MIN_COSINE
+    r = httpx.post(server.url + "/embed", json={"inputs": TEXTS, "dimensions": 5, "normalize": False})
+    np.testing.assert_allclose(r.json(), encoder.encode(TEXTS)[:, :5], rtol=1e-4, atol=1e-5)
 
 
 def test_tei_truncate(server, encoder):
@@ -383,6 +388,30 @@ def test_batcher_isolates_a_failing_piece():
     assert isinstance(bad, RuntimeError)
     np.testing.assert_array_equal(split[:, 0], [150, 2])  # over budget: ran alone, not looped
     assert calls[0] == 3  # the first three pieces were merged into one call, which failed
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "hf-tokenizers"])
+def test_engine_tokens_match_hf_tokenizers(model_dir, encoder, native):
+    """Token ids (cut to the model's limit) and the too-long flags, through either tokenizer
+    path, against HF tokenizers with and without truncation."""
+    from tokenizers import Tokenizer
+
+    from fastsbert.serve.engine import Engine
+
+    engine = Engine(str(model_dir), {"threads": 1})
+    engine._tokenize_csr = engine._csr_tokenizer(native=native)
+    texts = [TEXTS[0], LONG, "", TEXTS[2], LONG + " and more", TEXTS[1]]
+    tokens = engine.tokenize(texts)
+
+    ref = Tokenizer.from_file(str(encoder.model_dir / "tokenizer.json"))
+    ref.no_padding()
+    ref.no_truncation()
+    full = [e.ids for e in ref.encode_batch(texts)]
+    ref.enable_truncation(encoder.max_seq_length)
+    cut = [e.ids for e in ref.encode_batch(texts)]
+    assert [tokens.ids[a:b].tolist() for a, b in zip(tokens.offsets[:-1], tokens.offsets[1:])] == cut
+    assert tokens.too_long.tolist() == [len(ids) > encoder.max_seq_length for ids in full]
+    assert tokens.too_long.any()
 
 
 # ---------------------------------------------------------------- backpressure, shutdown

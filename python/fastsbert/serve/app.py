@@ -222,7 +222,13 @@ class Server:
             raise ApiError(413, f"{field}[{i}] is longer than the model's limit of "
                                 f"{self.engine.max_seq_length} tokens; send truncate=true to "
                                 "embed its first tokens", code="input_too_long", param=f"{field}[{i}]")
-        return await self.batcher.embed(tokens), tokens
+        try:
+            return await self.batcher.embed(tokens), tokens
+        except (Overloaded, ShuttingDown):
+            raise
+        except Exception as e:
+            log.exception("the engine failed")
+            raise ApiError(500, f"the engine failed: {e}", code="engine_error") from None
 
     # ------------------------------------------------------------------ routes
     async def openai_embeddings(self, request: Request) -> Response:

@@ -67,13 +67,14 @@ class Engine:
         self.dim = self.encoder.dim
         self.max_seq_length = self.encoder.max_seq_length
         self.normalized = self.encoder.normalized
-        self._tokenize_csr = self._csr_tokenizer()
+        self._tokenize_csr = self._csr_tokenizer(native=self.encoder.native_tokenizer)
 
-    def _csr_tokenizer(self):
+    def _csr_tokenizer(self, native: bool):
         """A function (texts, max_length, threads) -> (ids, offsets), with the same ids as the
-        Encoder's own tokenizer but a truncation length of our choosing."""
+        Encoder's own tokenizer (native, or HF ``tokenizers`` for files the native one cannot
+        run) but a truncation length of our choosing."""
         path = self.encoder.model_dir / "tokenizer.json"
-        if self.encoder.native_tokenizer:
+        if native:
             native = Tokenizer.from_file(path)
             return lambda texts, max_length, threads: native.encode_batch_csr(
                 texts, max_length=max_length, threads=threads)
@@ -148,14 +149,12 @@ class Engine:
 
 def finish(embeddings: np.ndarray, *, dimensions: int | None, normalize: bool,
            normalized: bool) -> np.ndarray:
-    """What a request gets back: the first ``dimensions`` values of each row, L2-normalised
-    when ``normalize`` is set or the row was cut (a cut normalised vector is no longer
-    unit length, and Matryoshka models are meant to be used normalised). ``normalized``
-    says whether the rows are unit length already."""
+    """What a request gets back: the first ``dimensions`` values of each row (all when
+    None), L2-normalised when ``normalize`` is set. ``normalized`` says whether the rows
+    are unit length already, which a cut row no longer is."""
     if dimensions is not None and dimensions < embeddings.shape[1]:
         embeddings = np.ascontiguousarray(embeddings[:, :dimensions])
         normalized = False
-        normalize = True
     if normalize and not normalized:
         norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
         np.maximum(norms, 1e-12, out=norms)
