@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import load_corpus  # noqa: E402
+from corpus import load_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # load goes to loopback only
@@ -63,7 +63,7 @@ class Server:
                  log_dir: Path) -> None:
         self.label, self.url, self.path = label, f"http://{HOST}:{port}", path
         self.log_path = log_dir / f"{label.split()[0]}.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs)
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **env})
 
@@ -258,8 +258,8 @@ def main() -> int:
             server.stop()
     load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
-    lines = [f"CPU: {header}. Model {MODEL_NAME}, {args.threads} threads, one sentence per "
-             f"request, {args.duration:.0f} s per level; load average at the end {load_avg}.", "",
+    lines = [(f"CPU: {header}. Model {MODEL_NAME}, {args.threads} threads, one sentence per "
+             f"request, {args.duration:.0f} s per level; load average at the end {load_avg}."), "",
              "| server | concurrency | requests/s | p50 ms | p99 ms | errors |",
              "|---|---:|---:|---:|---:|---:|"]
     for label, rows in results.items():
@@ -269,15 +269,15 @@ def main() -> int:
     ours = {r["concurrency"]: r for r in results.get("fastsbert serve", [])}
     peer = {r["concurrency"]: r for r in results.get("infinity-emb", [])}
     if ours and peer:
-        lines += ["", "| concurrency | throughput ratio (fastsbert / infinity) | "
-                      "p99 ratio (fastsbert / infinity) |", "|---:|---:|---:|"]
+        lines += ["", ("| concurrency | throughput ratio (fastsbert / infinity) | "
+                      "p99 ratio (fastsbert / infinity) |"), "|---:|---:|---:|"]
         for c in args.concurrency:
             if c in ours and c in peer:
                 lines.append(f"| {c} | {ours[c]['rps'] / peer[c]['rps']:.2f}x | "
                              f"{ours[c]['p99'] / peer[c]['p99']:.2f}x |")
-    lines += ["", f"One text at a time, alternating rounds: fastsbert serve p50 {single_p50:.2f} ms, "
+    lines += ["", (f"One text at a time, alternating rounds: fastsbert serve p50 {single_p50:.2f} ms, "
                   f"Encoder.encode in-process p50 {base_p50:.2f} ms "
-                  f"(+{single_p50 - base_p50:.2f} ms for HTTP, JSON and the queue)."]
+                  f"({single_p50 - base_p50:+.2f} ms for HTTP, JSON and the queue).")]
     table = "\n".join(lines)
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)

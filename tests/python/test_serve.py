@@ -26,9 +26,8 @@ import pytest
 httpx = pytest.importorskip("httpx")
 openai = pytest.importorskip("openai")
 pytest.importorskip("uvicorn")
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-
-import fastsbert  # noqa: E402
+import fastsbert
+from prometheus_client.parser import text_string_to_metric_families
 
 MIN_COSINE = 0.99999
 
@@ -46,7 +45,7 @@ class ServerProcess:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fastsbert.cli", "serve", str(model), "--port", str(self.port),
              "--threads", "1", "--log-level", "warning", *flags],
@@ -394,9 +393,8 @@ def test_batcher_isolates_a_failing_piece():
 def test_engine_tokens_match_hf_tokenizers(model_dir, encoder, native):
     """Token ids (cut to the model's limit) and the too-long flags, through either tokenizer
     path, against HF tokenizers with and without truncation."""
-    from tokenizers import Tokenizer
-
     from fastsbert.serve.engine import Engine
+    from tokenizers import Tokenizer
 
     engine = Engine(str(model_dir), {"threads": 1})
     engine._tokenize_csr = engine._csr_tokenizer(native=native)

@@ -271,7 +271,7 @@ class Server:
     def _dimensions(self, body: dict) -> int | None:
         try:
             return self.engine.check_dimensions(body.get("dimensions"))
-        except ValueError as e:
+        except (TypeError, ValueError) as e:
             raise _invalid("dimensions", str(e)) from None
 
     async def models(self, request: Request) -> Response:

@@ -216,7 +216,7 @@ class Batcher:
         ids, offsets = _merge(batch)
         try:
             out = await loop.run_in_executor(self._executor, self._embed, ids, offsets)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 (any failure goes back to its requests)
             if len(batch) == 1:
                 if not batch[0].future.done():
                     batch[0].future.set_exception(e)

@@ -136,11 +136,11 @@ class Engine:
 
     def check_dimensions(self, dimensions: object, field: str = "dimensions") -> int | None:
         """The output length a request asks for, or None for the model's own; raises
-        ValueError naming ``field`` when the model cannot give it."""
+        TypeError / ValueError naming ``field`` when the model cannot give it."""
         if dimensions is None:
             return None
         if isinstance(dimensions, bool) or not isinstance(dimensions, int):
-            raise ValueError(f"{field} must be an integer, got {type(dimensions).__name__}")
+            raise TypeError(f"{field} must be an integer, got {type(dimensions).__name__}")
         if not 1 <= dimensions <= self.dim:
             raise ValueError(f"{field} must be between 1 and {self.dim} for this model, "
                              f"got {dimensions}")

@@ -35,9 +35,9 @@ def _non_negative_float(text: str) -> float:
 # Options passed straight to fastsbert.Encoder(model, **options): a new Encoder keyword
 # (e.g. dtype) becomes a server flag by adding one line here.
 ENGINE_FLAGS: dict[str, dict[str, Any]] = {
-    "device": dict(default="cpu", help='"cpu", "cuda" or "cuda:N" (default cpu)'),
-    "threads": dict(type=_positive_int, default=None,
-                    help="inference threads (default: every core)"),
+    "device": {"default": "cpu", "help": '"cpu", "cuda" or "cuda:N" (default cpu)'},
+    "threads": {"type": _positive_int, "default": None,
+                "help": "inference threads (default: every core)"},
 }
 
 
