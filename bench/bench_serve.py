@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import platform
 import socket
@@ -61,7 +62,8 @@ def free_port() -> int:
 class Server:
     def __init__(self, label: str, argv: list[str], port: int, path: str, env: dict[str, str],
                  log_dir: Path) -> None:
-        self.label, self.url, self.path = label, f"http://{HOST}:{port}", path
+        self.label, self.port, self.path = label, port, path
+        self.url = f"http://{HOST}:{port}"
         self.log_path = log_dir / f"{label.split()[0]}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 (open while the server runs)
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
@@ -91,35 +93,83 @@ class Server:
         self._log.close()
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer.
+
+    A load generator in Python is itself a CPU user on a small machine: httpx spends
+    about a millisecond of CPU per request, enough to make the client the bottleneck at
+    64 concurrent requests on 2 cores. This client writes prepared bytes and reads the
+    answer by its Content-Length, a few tens of microseconds per request.
+    """
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port, self.path = port, path
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        head = (f"POST {self.path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        try:
+            self.writer.write(head.encode() + body)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+            status_line, *header_lines = raw.decode("latin-1").split("\r\n")
+            headers = dict(h.split(":", 1) for h in header_lines if ":" in h)
+            headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+            payload = await self.reader.readexactly(int(headers["content-length"]))
+        except (OSError, asyncio.IncompleteReadError, KeyError, ValueError):
+            self.close()  # e.g. a keep-alive connection the server closed as it was reused
+            raise
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return int(status_line.split()[1]), payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def request_body(text: str) -> bytes:
+    return json.dumps({"input": [text], "model": MODEL_NAME}).encode()
+
+
 async def load(server: Server, texts: list[str], concurrency: int, max_requests: int,
                duration: float) -> dict:
     """Closed loop: ``concurrency`` clients each send one sentence, wait, send the next."""
+    bodies = [request_body(t) for t in texts]
     counter = itertools.count()
     latencies: list[float] = []
     errors = 0
 
-    async def client(http: httpx.AsyncClient, deadline: float, record: bool) -> None:
+    async def client(conn: Connection, deadline: float, record: bool) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             i = next(counter)
             if i >= max_requests:
                 return
             t0 = time.perf_counter()
-            r = await http.post(server.path, json={"input": [texts[i % len(texts)]],
-                                                   "model": MODEL_NAME})
-            if r.status_code != 200:
+            try:
+                status, _ = await conn.post(bodies[i % len(bodies)])
+            except (OSError, asyncio.IncompleteReadError, KeyError, ValueError):
+                errors += 1
+                continue
+            if status != 200:
                 errors += 1
             elif record:
                 latencies.append(time.perf_counter() - t0)
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=120) as http:
-        warm_deadline = time.perf_counter() + min(2.0, duration / 4)
-        await asyncio.gather(*(client(http, warm_deadline, False) for _ in range(concurrency)))
-        counter = itertools.count()
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(http, t0 + duration, True) for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t0
+    conns = [Connection(server.port, server.path) for _ in range(concurrency)]
+    warm_deadline = time.perf_counter() + min(2.0, duration / 4)
+    await asyncio.gather(*(client(c, warm_deadline, False) for c in conns))
+    counter = itertools.count()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(c, t0 + duration, True) for c in conns))
+    elapsed = time.perf_counter() - t0
+    for c in conns:
+        c.close()
     lat = np.array(latencies) * 1000
     return {"requests": len(lat), "errors": errors, "rps": len(lat) / elapsed,
             "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99))}
@@ -137,19 +187,29 @@ def paired_single(server: Server, model: Path, threads: int, texts: list[str],
         enc.encode([t])
     local: list[float] = []
     remote: list[float] = []
-    with httpx.Client(base_url=server.url, timeout=60) as http:
-        for t in texts[:20]:
-            http.post(server.path, json={"input": [t], "model": MODEL_NAME})
+    bodies = [request_body(t) for t in texts]
+
+    async def one_by_one(conn: Connection, out: list[float] | None) -> None:
+        for body in bodies:
+            t0 = time.perf_counter()
+            status, payload = await conn.post(body)
+            if out is not None:
+                out.append(time.perf_counter() - t0)
+            if status != 200:
+                raise RuntimeError(f"{server.label} answered {status}: {payload[:200]!r}")
+
+    async def rounds_of_both() -> None:
+        conn = Connection(server.port, server.path)
+        await one_by_one(conn, None)  # warm up
         for _ in range(rounds):
             for t in texts:
                 t0 = time.perf_counter()
                 enc.encode([t])
                 local.append(time.perf_counter() - t0)
-            for t in texts:
-                t0 = time.perf_counter()
-                r = http.post(server.path, json={"input": [t], "model": MODEL_NAME})
-                remote.append(time.perf_counter() - t0)
-                r.raise_for_status()
+            await one_by_one(conn, remote)
+        conn.close()
+
+    asyncio.run(rounds_of_both())
     return statistics.median(local) * 1000, statistics.median(remote) * 1000
 
 
