@@ -7,6 +7,8 @@ Everything model-specific the HTTP layer needs goes through :class:`Engine`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from ..encoder import Encoder
 from ..models import DEFAULT_MODEL_NAME
 from ..tokenizer import Tokenizer
 
+# Encoder.encode's default rows per model call, which the engine also caps by tokens.
+_MAX_ROWS_PER_CALL = 32
 # Below this many texts a tokenizer call stays on one thread: spreading a handful of short
 # sentences over the cores costs more in thread hand-offs than it saves.
 _PARALLEL_TOKENIZE_MIN_TEXTS = 64
@@ -68,6 +72,7 @@ class Engine:
         self.max_seq_length = self.encoder.max_seq_length
         self.normalized = self.encoder.normalized
         self._tokenize_csr = self._csr_tokenizer(native=self.encoder.native_tokenizer)
+        self._workers = _engine_workers(opts.get("threads"), opts.get("device", "cpu"))
 
     def _csr_tokenizer(self, native: bool):
         """A function (texts, max_length, threads) -> (ids, offsets), with the same ids as the
@@ -128,7 +133,13 @@ class Engine:
         """float32 (n, dim) embeddings of CSR token sequences. Releases the GIL throughout."""
         # encode_ids is Encoder.encode minus its tokenizer: the ids are already here, and
         # tokenizing each text a second time would only add latency.
-        return self.encoder._core.encode_ids(ids, offsets)
+        # On the CPU the engine runs one model call per worker thread, but gives a plan of a
+        # single batch to one call on all threads, which parallelises poorly: on 2 cores,
+        # 2 to 16 merged sentences ran 1.5-2x faster cut into one batch per worker. A
+        # server's merged batch is exactly that size, so cut it so.
+        rows = len(offsets) - 1
+        batch_size = min(_MAX_ROWS_PER_CALL, max(1, math.ceil(rows / self._workers)))
+        return self.encoder._core.encode_ids(ids, offsets, batch_size=batch_size)
 
     def warm_up(self) -> None:
         """The first call sets up ONNX Runtime's allocator; make it before serving."""
@@ -145,6 +156,20 @@ class Engine:
             raise ValueError(f"{field} must be between 1 and {self.dim} for this model, "
                              f"got {dimensions}")
         return dimensions
+
+
+def _engine_workers(threads: int | None, device: str) -> int:
+    """Concurrent model calls the engine makes: one per thread on the CPU unless
+    FASTSBERT_WORKERS says fewer, one on CUDA (the engine's own rule)."""
+    if device != "cpu":
+        return 1
+    if threads is None:
+        threads = os.cpu_count() or 1  # what std::thread::hardware_concurrency reports
+    try:
+        workers = int(os.environ.get("FASTSBERT_WORKERS", threads))
+    except ValueError:
+        workers = threads
+    return max(1, min(workers, threads or 1))
 
 
 def finish(embeddings: np.ndarray, *, dimensions: int | None, normalize: bool,
