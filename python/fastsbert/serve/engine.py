@@ -80,8 +80,8 @@ class Engine:
         run) but a truncation length of our choosing."""
         path = self.encoder.model_dir / "tokenizer.json"
         if native:
-            native = Tokenizer.from_file(path)
-            return lambda texts, max_length, threads: native.encode_batch_csr(
+            tokenizer = Tokenizer.from_file(path)
+            return lambda texts, max_length, threads: tokenizer.encode_batch_csr(
                 texts, max_length=max_length, threads=threads)
 
         from tokenizers import Tokenizer as HFTokenizer
