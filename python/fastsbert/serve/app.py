@@ -4,10 +4,10 @@ Stack: Starlette on uvicorn (httptools + uvloop), JSON through orjson. Measured 
 2-core CI machine, 3,000 keep-alive POSTs of a one-sentence OpenAI body answered with a
 384-float embedding (a stub in place of the model): Starlette + orjson cost 0.24 ms of
 server CPU per request, FastAPI with pydantic request/response models 0.41 ms; uvicorn's
-h11 + asyncio instead of httptools + uvloop added 0.15 ms. MiniLM itself takes ~3 ms
-per sentence there, so FastAPI would spend 5% of a single request's time on validation
-that this module does by hand in a few lines (and must answer in OpenAI's error shape
-anyway).
+h11 + asyncio instead of httptools + uvloop added 0.15 ms. One MiniLM sentence takes
+3-7 ms on such 2-core machines, so FastAPI would add 2-6% to a single request for
+validation this module does by hand in a few lines (and must answer in OpenAI's error
+shape anyway).
 """
 
 from __future__ import annotations
