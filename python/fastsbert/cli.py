@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=int, default=None)
     d.add_argument("--top", type=int, default=8, help="pairs to print")
     d.set_defaults(func=_cmd_demo)
+
+    from . import serve
+
+    serve.add_parser(sub)
     return p
 
 
