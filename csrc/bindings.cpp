@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -116,45 +117,118 @@ class ProgressRelay {
   std::atomic<bool> changed_{false};
 };
 
-// Runs `work` (native code that touches no Python object) on a helper thread. The calling
+// Threads that run native calls for Python callers (see run_interruptible). They are kept
+// between calls: a thread started per call would pay its start, and ONNX Runtime's and the
+// GEMM library's per-thread state, on every call, which single-sentence latency feels. A
+// call takes an idle one or starts one, so concurrent callers each get their own. The
+// threads are detached and never end; a forked child starts afresh (the parent's threads do
+// not exist there).
+class CallThreads {
+ public:
+  class Worker {
+   public:
+    // Hands `task` (which must not throw) to this worker.
+    void start(std::function<void()> task) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = std::move(task);
+      running_ = true;
+      cv_.notify_all();
+    }
+    // Waits up to `timeout` for the task to finish; returns whether it has.
+    template <typename Duration>
+    bool wait_for(Duration timeout) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      return cv_.wait_for(lock, timeout, [&] { return !running_; });
+    }
+
+   private:
+    friend class CallThreads;
+    void loop() {
+      std::unique_lock<std::mutex> lock(mutex_);
+      for (;;) {
+        cv_.wait(lock, [&] { return running_; });
+        std::function<void()> task = std::move(task_);
+        lock.unlock();
+        task();
+        lock.lock();
+        running_ = false;
+        cv_.notify_all();
+      }
+    }
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::function<void()> task_;
+    bool running_ = false;
+  };
+
+  // An idle worker, or a new one; nullptr when no thread can be started.
+  static Worker* acquire() {
+    CallThreads& self = instance();
+    {
+      std::lock_guard<std::mutex> lock(self.mutex_);
+      if (!self.idle_.empty()) {
+        Worker* w = self.idle_.back();
+        self.idle_.pop_back();
+        return w;
+      }
+    }
+    auto w = std::make_unique<Worker>();
+    try {
+      std::thread(&Worker::loop, w.get()).detach();
+    } catch (const std::system_error&) {
+      return nullptr;
+    }
+    return w.release();  // lives as long as its thread: for the whole process
+  }
+  // Returns a worker whose task has finished.
+  static void release(Worker* w) {
+    CallThreads& self = instance();
+    std::lock_guard<std::mutex> lock(self.mutex_);
+    self.idle_.push_back(w);
+  }
+
+ private:
+  static CallThreads*& current() {
+    static CallThreads* threads = [] {
+      pthread_atfork(nullptr, nullptr, [] { current() = new CallThreads; });
+      return new CallThreads;
+    }();
+    return threads;
+  }
+  static CallThreads& instance() { return *current(); }
+  std::mutex mutex_;
+  std::vector<Worker*> idle_;
+};
+
+// Runs `work` (native code that touches no Python object) on a call thread. The calling
 // thread, which holds the GIL on entry, waits with the GIL released and every
 // kSignalPollInterval takes it back to run signal handlers and report progress; so it is
 // never inside a long model call when Ctrl-C comes. A Python exception raised meanwhile
 // (KeyboardInterrupt, or one from the progress callback) cancels the work through `cancel`,
-// waits for the helper to stop, and propagates; the objects involved stay usable.
+// waits for it to stop, and propagates; the objects involved stay usable.
 template <typename Work>
 void run_interruptible(fastsbert::CancelToken& cancel, Work&& work,
                        ProgressRelay* progress = nullptr) {
-  std::mutex mutex;
-  std::condition_variable finished_cv;
-  bool finished = false;
   std::exception_ptr error;
-  auto body = [&] {
+  auto body = [&]() noexcept {
     try {
       work();
     } catch (...) {
       error = std::current_exception();
     }
-    std::lock_guard<std::mutex> lock(mutex);
-    finished = true;
-    finished_cv.notify_all();
   };
-
-  std::thread helper;
-  try {
-    helper = std::thread(body);
-  } catch (const std::system_error&) {
+  CallThreads::Worker* worker = CallThreads::acquire();
+  if (!worker) {
     // No thread to be had: run here, uninterruptible but correct.
     py::gil_scoped_release nogil;
     body();
-  }
-  if (helper.joinable()) {
+  } else {
+    worker->start(body);
     try {
       for (bool done = false; !done;) {
         {
           py::gil_scoped_release nogil;
-          std::unique_lock<std::mutex> lock(mutex);
-          done = finished_cv.wait_for(lock, kSignalPollInterval, [&] { return finished; });
+          done = worker->wait_for(kSignalPollInterval);
         }
         if (progress) progress->report();
         if (!done && PyErr_CheckSignals() != 0) throw py::error_already_set();
@@ -163,11 +237,13 @@ void run_interruptible(fastsbert::CancelToken& cancel, Work&& work,
       cancel.cancel();
       {
         py::gil_scoped_release nogil;
-        helper.join();
+        while (!worker->wait_for(std::chrono::hours(1))) {
+        }
       }
+      CallThreads::release(worker);
       throw;
     }
-    helper.join();
+    CallThreads::release(worker);
   }
   if (error) std::rethrow_exception(error);
   if (progress) progress->report();
