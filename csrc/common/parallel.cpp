@@ -50,10 +50,7 @@ void throw_if_cancelled(const CancelToken* cancel) {
 void parallel_for(size_t count, int threads, const CancelToken* cancel,
                   const std::function<void(size_t item, size_t worker)>& body) {
   const size_t workers = parallel_workers(count, threads);
-  if (count == 0) {
-    throw_if_cancelled(cancel);
-    return;
-  }
+  if (count == 0) return;
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> skipped{false};  // an item was left undone because of `cancel`

@@ -25,7 +25,7 @@ size_t parallel_workers(size_t count, int threads);
 //
 // The first exception thrown by body makes the other workers stop taking items; it is
 // rethrown here once all have returned. When `cancel` is cancelled, workers stop taking
-// items and the call throws fastsbert::Cancelled, unless every item had already run.
+// items and the call throws fastsbert::Cancelled, unless every item had run (or started).
 void parallel_for(size_t count, int threads, const CancelToken* cancel,
                   const std::function<void(size_t item, size_t worker)>& body);
 
