@@ -315,7 +315,7 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
     }
     if (n > max_len) {
       throw InvalidArgument("sequence " + std::to_string(i) + " has " + std::to_string(n) +
-                  " tokens, more than max_seq_length " + std::to_string(max_len));
+                            " tokens, more than max_seq_length " + std::to_string(max_len));
     }
   }
 

@@ -367,16 +367,16 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw MissingFile("tokenizer file not found: " + path);
+    throw Error("cannot read " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw InvalidArgument(path + " is a directory, not a tokenizer.json");
   std::string text;
   {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      struct stat st;
-      if (stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-        throw MissingFile("tokenizer file not found: " + path);
-      }
-      throw Error("cannot read " + path + ": " + std::strerror(errno));
-    }
+    if (!in) throw Error("cannot read " + path + ": " + std::strerror(errno));
     std::ostringstream buf;
     buf << in.rdbuf();
     text = buf.str();
