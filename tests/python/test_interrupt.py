@@ -98,7 +98,8 @@ def test_ctrl_c_stops_paraphrase_mining():
         """
         import numpy as np
         import fastsbert
-        mine = getattr(fastsbert, "paraphrase_mining_embeddings", None) or fastsbert.paraphrase_mining
+        mine = (getattr(fastsbert, "paraphrase_mining_embeddings", None)
+                or fastsbert.paraphrase_mining)
         x = np.random.default_rng(0).standard_normal((60000, 384), dtype=np.float32)
         """,
         "mine(x, top_k=10)",
