@@ -153,11 +153,27 @@ def _fsync_dir(directory: Path) -> None:
 
 @contextlib.contextmanager
 def exclusive_lock(lock_path: str | os.PathLike) -> Iterator[None]:
-    """Holds an exclusive ``flock`` on ``lock_path`` (created if missing) for the block:
-    one process at a time, released by the kernel if the holder dies."""
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    """Holds an exclusive ``flock`` on ``lock_path`` for the block: one process at a time,
+    released by the kernel if the holder dies.
+
+    The lock file is created for the block and removed at its end, so none is left behind.
+    A process that waited on a file that was removed meanwhile sees that the path no longer
+    names the file it locked, and starts again on the new one.
+    """
+    path = os.fspath(lock_path)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = os.stat(path)
+            if current.st_ino == os.fstat(fd).st_ino and current.st_dev == os.fstat(fd).st_dev:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # while still locked: see the docstring
+        os.close(fd)  # releases the lock

@@ -23,7 +23,7 @@ from tiny_models import ARCHITECTURES, POOLING_MODES, hf_dir_of  # noqa: E402
 MIN_COSINE = 0.99999
 CONFIG_KEYS = {
     "format_version", "dim", "max_seq_length", "pooling", "normalize", "pad_token_id", "inputs",
-    "output", "prompts", "default_prompt_name", "architecture", "source",
+    "output", "prompts", "default_prompt_name", "architecture", "source", "max_positions",
 }
 
 

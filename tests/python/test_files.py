@@ -218,3 +218,24 @@ def test_export_records_position_capacity(tiny_st_model, tmp_path):
     # RoBERTa positions start after the padding index.
     assert cfg["max_positions"] == hf.max_position_embeddings - hf.pad_token_id - 1
     assert 1 <= cfg["max_seq_length"] <= cfg["max_positions"]
+
+
+_LOCK_HOLDER = """
+import sys, time
+from fastsbert.files import exclusive_lock
+with exclusive_lock(sys.argv[1]):
+    with open(sys.argv[2], "a") as fh:
+        fh.write("in\\n")
+    time.sleep(0.2)
+    with open(sys.argv[2], "a") as fh:
+        fh.write("out\\n")
+"""
+
+
+def test_exclusive_lock_excludes_and_leaves_no_file(tmp_path):
+    lock, log = tmp_path / ".job.lock", tmp_path / "log.txt"
+    children = [subprocess.Popen([sys.executable, "-c", _LOCK_HOLDER, str(lock), str(log)])
+                for _ in range(4)]
+    assert all(c.wait() == 0 for c in children)
+    assert log.read_text().split() == ["in", "out"] * 4  # never two holders at once
+    assert not lock.exists()

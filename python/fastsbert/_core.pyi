@@ -1,0 +1,132 @@
+"""
+fastsbert native core (private; use the fastsbert package)
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'onnxruntime_version', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels']
+class FastsbertError(RuntimeError):
+    """
+    Base of fastsbert's native errors; raised as such for runtime failures (ONNX Runtime cannot load or run the model).
+    """
+class InvalidArgumentError(FastsbertError, ValueError):
+    """
+    A bad argument value (device, thread count, text).
+    """
+class CorruptFileError(InvalidArgumentError):
+    """
+    A malformed model or tokenizer file; the message names the file, the key and the value.
+    """
+class MissingFileError(FastsbertError, FileNotFoundError):
+    """
+    A missing model directory or file; the message names it.
+    """
+class CancelledError(FastsbertError):
+    """
+    A native call was cancelled before it finished.
+    """
+class UnsupportedTokenizerError(FastsbertError):
+    """
+    A valid tokenizer.json using a component the native tokenizer does not reproduce.
+    """
+class Encoder:
+    def __init__(self, model_dir: str, device: str = 'cpu', threads: typing.SupportsInt | typing.SupportsIndex = 0, ort_library: str = '') -> None:
+        ...
+    def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Embeds CSR token sequences; returns a (n, dim) float32 array in input order.
+        """
+    def encode_texts(self, texts: list, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.
+        """
+    def tokenize(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)); each cut to max_length tokens (0: max_seq_length).
+        """
+    @property
+    def dim(self) -> int:
+        ...
+    @property
+    def has_tokenizer(self) -> bool:
+        ...
+    @property
+    def max_seq_length(self) -> int:
+        ...
+    @property
+    def model_dir(self) -> str:
+        ...
+    @property
+    def normalize(self) -> bool:
+        ...
+    @property
+    def pad_token_id(self) -> int:
+        ...
+    @property
+    def pooling(self) -> str:
+        ...
+    @property
+    def tokenizer_unavailable_reason(self) -> str:
+        ...
+class Tokenizer:
+    @staticmethod
+    def from_file(path: str) -> Tokenizer:
+        """
+        Loads a tokenizer.json; raises UnsupportedTokenizerError naming what is missing.
+        """
+    def encode(self, text: str, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
+        """
+        Token ids of one text (special tokens added).
+        """
+    def encode_batch(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
+        """
+        Token ids of each text, as lists.
+        """
+    def encode_batch_csr(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        CSR token ids: (ids int64 [total], offsets int64 [n + 1]).
+        """
+    def encode_batch_padded(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0, pad_id: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Padded token ids: (ids int64 [n, width], attention_mask int64 [n, width]).
+        """
+    def token_to_id(self, token: str) -> int:
+        ...
+    @property
+    def num_special_tokens(self) -> int:
+        ...
+    @property
+    def pad_token_id(self) -> int:
+        ...
+    @property
+    def truncation_max_length(self) -> int:
+        ...
+def available_cpus() -> int:
+    """
+    CPUs this process may run on (its affinity mask): what threads=0 means, and the cap on larger thread counts.
+    """
+def onnxruntime_version() -> str:
+    ...
+def topk(queries: numpy.ndarray, corpus: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'cosine', threads: typing.SupportsInt | typing.SupportsIndex = 0, device: str = 'cpu') -> tuple:
+    """
+    Exact top-k: (scores (q, k') float32, indices (q, k') int64), best first. corpus=None searches queries against themselves without self pairs.
+    """
+def topk_communities(embeddings: numpy.ndarray, threshold: typing.SupportsFloat | typing.SupportsIndex, min_size: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    Community detection: (offsets (c + 1,) int64, members int64), largest first.
+    """
+def topk_cuda_available() -> bool:
+    ...
+def topk_pairs(embeddings: numpy.ndarray, top_k: typing.SupportsInt | typing.SupportsIndex, max_pairs: typing.SupportsInt | typing.SupportsIndex, metric: str = 'cosine', threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    Paraphrase mining: (scores (p,) float32, pairs (p, 2) int64 with i < j), best first.
+    """
+def topk_simd_level() -> str:
+    """
+    The SIMD level top-k runs with now (honours FASTSBERT_SIMD).
+    """
+def topk_simd_levels() -> list[str]:
+    """
+    SIMD levels this build carries and this machine runs.
+    """
