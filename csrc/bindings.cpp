@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -289,6 +290,23 @@ std::vector<std::string_view> utf8_views(const py::list& texts, std::vector<py::
   return views;
 }
 
+// A batch of texts as a list: a list as is, another ordered iterable (tuple, generator)
+// copied into one. A single str and unordered collections are refused, naming the problem.
+py::list text_list(const py::handle& texts) {
+  if (PyList_Check(texts.ptr())) return py::reinterpret_borrow<py::list>(texts);
+  if (PyUnicode_Check(texts.ptr())) {
+    throw py::type_error("texts must be a list of str, got a single str (use encode())");
+  }
+  if (PyBytes_Check(texts.ptr()) || PyByteArray_Check(texts.ptr())) {
+    throw py::type_error("texts must be a list of str, got bytes (decode it first)");
+  }
+  if (PyAnySet_Check(texts.ptr()) || PyDict_Check(texts.ptr())) {
+    throw py::type_error(std::string("texts must be an ordered sequence, got ") +
+                         Py_TYPE(texts.ptr())->tp_name);
+  }
+  return py::list(py::reinterpret_borrow<py::object>(texts));
+}
+
 // ---------------------------------------------------------------- engine
 py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::array& ids_in,
                                       const py::array& offsets_in, int batch_size,
@@ -461,19 +479,21 @@ py::tuple encoder_tokenize(const fastsbert::Encoder& self, const py::list& texts
   return csr_arrays(std::move(ids), std::move(offsets));
 }
 
-py::tuple tokenizer_encode_csr(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
-                               int threads) {
+py::tuple tokenizer_encode_csr(const fastsbert::Tokenizer& self, const py::object& texts,
+                               size_t max_length, int threads) {
   std::vector<py::object> keep;
-  const auto views = utf8_views(texts, keep);
+  const auto views = utf8_views(text_list(texts), keep);
   std::vector<int64_t> ids, offsets;
   tokenize_interruptible(self, views, ids, offsets, max_length, threads);
   return csr_arrays(std::move(ids), std::move(offsets));
 }
 
-py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
-                                  int threads, int64_t pad_id) {
+py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::object& texts,
+                                  size_t max_length, int threads, std::optional<int64_t> pad) {
+  // The file's padding id by default (0 when it has no padding section).
+  const int64_t pad_id = pad ? *pad : std::max<int64_t>(self.pad_token_id(), 0);
   std::vector<py::object> keep;
-  const auto views = utf8_views(texts, keep);
+  const auto views = utf8_views(text_list(texts), keep);
   std::vector<int64_t> ids, offsets;
   tokenize_interruptible(self, views, ids, offsets, max_length, threads);
   const size_t n = views.size();
@@ -539,15 +559,28 @@ PYBIND11_MODULE(_core, m) {
   m.def("onnxruntime_version", &fastsbert::onnxruntime_version);
 
   // ---------------------------------------------------------------- tokenizer
-  py::class_<fastsbert::Tokenizer>(m, "Tokenizer")
+  py::class_<fastsbert::Tokenizer>(m, "Tokenizer", R"doc(
+A tokenizer.json pipeline (normalizer, pre-tokenizer, model, post-processor) run natively.
+
+Token ids equal the `tokenizers` library's (special tokens added, the file's truncation
+applied, padding ignored). Batch methods take a list (or another ordered iterable) of str,
+release the GIL, spread the texts over `threads` threads (0: every available CPU) and
+stop on Ctrl-C. `max_length` 0 keeps the file's truncation; a positive value cuts each
+sequence to that many tokens, special tokens included.)doc")
       .def_static("from_file",
-                  [](const std::string& path) {
+                  [](const py::object& path) {
+                    const auto file = py::module_::import("os").attr("fspath")(path).cast<std::string>();
                     py::gil_scoped_release nogil;
-                    return fastsbert::Tokenizer::from_file(path);
+                    return fastsbert::Tokenizer::from_file(file);
                   },
-                  py::arg("path"), "Loads a tokenizer.json; raises UnsupportedTokenizerError naming what is missing.")
+                  py::arg("path"),
+                  "Loads a tokenizer.json (str or path-like); raises UnsupportedTokenizerError "
+                  "naming a component the native tokenizer does not reproduce.")
       .def("encode",
-           [](const fastsbert::Tokenizer& self, const py::str& text, size_t max_length) {
+           [](const fastsbert::Tokenizer& self, const py::object& text, size_t max_length) {
+             if (!PyUnicode_Check(text.ptr())) {
+               throw py::type_error(std::string("text must be a str, got ") + Py_TYPE(text.ptr())->tp_name);
+             }
              py::list one;
              one.append(text);
              std::vector<py::object> keep;
@@ -561,9 +594,9 @@ PYBIND11_MODULE(_core, m) {
            },
            py::arg("text"), py::arg("max_length") = 0, "Token ids of one text (special tokens added).")
       .def("encode_batch",
-           [](const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length, int threads) {
+           [](const fastsbert::Tokenizer& self, const py::object& texts, size_t max_length, int threads) {
              std::vector<py::object> keep;
-             const auto views = utf8_views(texts, keep);
+             const auto views = utf8_views(text_list(texts), keep);
              std::vector<int64_t> ids, offsets;
              tokenize_interruptible(self, views, ids, offsets, max_length, threads);
              py::list out(views.size());
@@ -579,14 +612,26 @@ PYBIND11_MODULE(_core, m) {
            py::arg("texts"), py::arg("max_length") = 0, py::arg("threads") = 0,
            "Token ids of each text, as lists.")
       .def("encode_batch_csr", &tokenizer_encode_csr, py::arg("texts"), py::arg("max_length") = 0,
-           py::arg("threads") = 0, "CSR token ids: (ids int64 [total], offsets int64 [n + 1]).")
+           py::arg("threads") = 0,
+           "CSR token ids: ids int64 (total,) and offsets int64 (n + 1,); text i is "
+           "ids[offsets[i]:offsets[i + 1]].")
       .def("encode_batch_padded", &tokenizer_encode_padded, py::arg("texts"), py::arg("max_length") = 0,
-           py::arg("threads") = 0, py::arg("pad_id") = 0,
-           "Padded token ids: (ids int64 [n, width], attention_mask int64 [n, width]).")
-      .def("token_to_id", &fastsbert::Tokenizer::token_to_id, py::arg("token"))
-      .def_property_readonly("truncation_max_length", &fastsbert::Tokenizer::truncation_max_length)
-      .def_property_readonly("num_special_tokens", &fastsbert::Tokenizer::num_special_tokens)
-      .def_property_readonly("pad_token_id", &fastsbert::Tokenizer::pad_token_id);
+           py::arg("threads") = 0, py::arg("pad_id") = py::none(),
+           "Padded token ids and attention mask, both int64 (n, longest sequence); pad_id "
+           "defaults to the file's padding id (0 when it has none).")
+      .def("token_to_id",
+           [](const fastsbert::Tokenizer& self, const std::string& token) -> std::optional<int64_t> {
+             const int64_t id = self.token_to_id(token);
+             if (id < 0) return std::nullopt;
+             return id;
+           },
+           py::arg("token"), "The id of a token of the vocabulary, or None.")
+      .def_property_readonly("truncation_max_length", &fastsbert::Tokenizer::truncation_max_length,
+                             "The file's truncation length (0 when the file has none).")
+      .def_property_readonly("num_special_tokens", &fastsbert::Tokenizer::num_special_tokens,
+                             "Special tokens the post-processor adds to one sequence.")
+      .def_property_readonly("pad_token_id", &fastsbert::Tokenizer::pad_token_id,
+                             "The file's padding id, or -1 when it has no padding section.");
 
   // ---------------------------------------------------------------- topk
   m.def("topk", &topk_topk, py::arg("queries"), py::arg("corpus"), py::arg("k"),

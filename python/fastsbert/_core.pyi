@@ -70,38 +70,55 @@ class Encoder:
     def tokenizer_unavailable_reason(self) -> str:
         ...
 class Tokenizer:
+    """
+    A tokenizer.json pipeline (normalizer, pre-tokenizer, model, post-processor) run natively.
+    
+    Token ids equal the `tokenizers` library's (special tokens added, the file's truncation
+    applied, padding ignored). Batch methods take a list (or another ordered iterable) of str,
+    release the GIL, spread the texts over `threads` threads (0: every available CPU) and
+    stop on Ctrl-C. `max_length` 0 keeps the file's truncation; a positive value cuts each
+    sequence to that many tokens, special tokens included.
+    """
     @staticmethod
-    def from_file(path: str) -> Tokenizer:
+    def from_file(path: typing.Any) -> Tokenizer:
         """
-        Loads a tokenizer.json; raises UnsupportedTokenizerError naming what is missing.
+        Loads a tokenizer.json (str or path-like); raises UnsupportedTokenizerError naming a component the native tokenizer does not reproduce.
         """
-    def encode(self, text: str, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
+    def encode(self, text: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> list[int]:
         """
         Token ids of one text (special tokens added).
         """
-    def encode_batch(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
+    def encode_batch(self, texts: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
         """
         Token ids of each text, as lists.
         """
-    def encode_batch_csr(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    def encode_batch_csr(self, texts: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
-        CSR token ids: (ids int64 [total], offsets int64 [n + 1]).
+        CSR token ids: ids int64 (total,) and offsets int64 (n + 1,); text i is ids[offsets[i]:offsets[i + 1]].
         """
-    def encode_batch_padded(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0, pad_id: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    def encode_batch_padded(self, texts: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0, pad_id: typing.SupportsInt | typing.SupportsIndex | None = None) -> tuple:
         """
-        Padded token ids: (ids int64 [n, width], attention_mask int64 [n, width]).
+        Padded token ids and attention mask, both int64 (n, longest sequence); pad_id defaults to the file's padding id (0 when it has none).
         """
-    def token_to_id(self, token: str) -> int:
-        ...
+    def token_to_id(self, token: str) -> int | None:
+        """
+        The id of a token of the vocabulary, or None.
+        """
     @property
     def num_special_tokens(self) -> int:
-        ...
+        """
+        Special tokens the post-processor adds to one sequence.
+        """
     @property
     def pad_token_id(self) -> int:
-        ...
+        """
+        The file's padding id, or -1 when it has no padding section.
+        """
     @property
     def truncation_max_length(self) -> int:
-        ...
+        """
+        The file's truncation length (0 when the file has none).
+        """
 def available_cpus() -> int:
     """
     CPUs this process may run on (its affinity mask): what threads=0 means, and the cap on larger thread counts.

@@ -128,3 +128,26 @@ def test_bad_threshold(x, threshold, error):
 def test_bad_device_type():
     with pytest.raises(TypeError, match="device"):
         fastsbert.Encoder(device=0)
+
+
+def test_native_tokenizer_arguments(encoder):
+    from tokenizers import Tokenizer as HFTokenizer
+
+    path = encoder.model_dir / "tokenizer.json"
+    tok = fastsbert.Tokenizer.from_file(path)  # a path-like is accepted
+    hf = HFTokenizer.from_file(str(path))
+    texts = ("a tuple", "of texts")
+    assert tok.encode_batch(texts) == [e.ids for e in hf.encode_batch(list(texts))]
+    assert tok.encode_batch(iter(texts)) == tok.encode_batch(list(texts))
+    with pytest.raises(TypeError, match="single str"):
+        tok.encode_batch_csr("one text")
+    with pytest.raises(TypeError, match="ordered sequence"):
+        tok.encode_batch({"a", "b"})
+    with pytest.raises(TypeError, match=r"texts\[1\] is int"):
+        tok.encode_batch(["ok", 3])
+    with pytest.raises(TypeError, match="text must be a str"):
+        tok.encode(b"bytes")
+    assert tok.token_to_id("[CLS]") == hf.token_to_id("[CLS]")
+    assert tok.token_to_id("no-such-token-here") is None
+    ids, mask = tok.encode_batch_padded(["a", "a longer text"])
+    assert ids[0, -1] == max(tok.pad_token_id, 0) and mask[0].sum() == 3
