@@ -106,12 +106,23 @@ class Encoder:
         return self._core.normalize
 
     def tokenize(
-        self, texts: Sequence[str], truncate: bool = True
+        self, texts: Sequence[str], truncate: bool = True, max_length: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,)),
-        special tokens added; truncated to max_seq_length unless ``truncate=False``."""
+        special tokens added. Each is cut to ``max_length`` tokens (default:
+        max_seq_length) unless ``truncate=False``."""
         items, _ = check_texts(texts)
-        return self._tokenize(items, self.max_seq_length if truncate else None)
+        if not truncate:
+            return self._tokenize(items, None)
+        limit = self.max_seq_length if max_length is None else check_int(max_length, "max_length")
+        return self._tokenize(items, limit)
+
+    def encode_tokens(
+        self, ids: np.ndarray, offsets: np.ndarray, batch_size: int = 32
+    ) -> np.ndarray:
+        """Embeds token sequences in the CSR form :meth:`tokenize` returns (each at most
+        max_seq_length long): float32 (n, dim), without tokenizing again."""
+        return self._core.encode_ids(ids, offsets, batch_size=check_int(batch_size, "batch_size"))
 
     def _tokenize(self, items: list, max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         if self._tokenizer is None:

@@ -389,15 +389,14 @@ def test_batcher_isolates_a_failing_piece():
     assert calls[0] == 3  # the first three pieces were merged into one call, which failed
 
 
-@pytest.mark.parametrize("native", [True, False], ids=["native", "hf-tokenizers"])
-def test_engine_tokens_match_hf_tokenizers(model_dir, encoder, native):
-    """Token ids (cut to the model's limit) and the too-long flags, through either tokenizer
-    path, against HF tokenizers with and without truncation."""
+def test_engine_tokens_match_hf_tokenizers(model_dir, encoder):
+    """Token ids (cut to the model's limit) and the too-long flags against HF tokenizers
+    with and without truncation (the HF-fallback path of Encoder.tokenize has its own
+    tests in test_hf_fallback.py)."""
     from fastsbert.serve.engine import Engine
     from tokenizers import Tokenizer
 
     engine = Engine(str(model_dir), {"threads": 1})
-    engine._tokenize_csr = engine._csr_tokenizer(native=native)
     texts = [TEXTS[0], LONG, "", TEXTS[2], LONG + " and more", TEXTS[1]]
     tokens = engine.tokenize(texts)
 

@@ -16,13 +16,9 @@ import numpy as np
 
 from ..encoder import Encoder
 from ..models import DEFAULT_MODEL_NAME
-from ..tokenizer import Tokenizer
 
 # Encoder.encode's default rows per model call, which the engine also caps by tokens.
 _MAX_ROWS_PER_CALL = 32
-# Below this many texts a tokenizer call stays on one thread: spreading a handful of short
-# sentences over the cores costs more in thread hand-offs than it saves.
-_PARALLEL_TOKENIZE_MIN_TEXTS = 64
 
 
 @dataclasses.dataclass
@@ -71,52 +67,19 @@ class Engine:
         self.dim = self.encoder.dim
         self.max_seq_length = self.encoder.max_seq_length
         self.normalized = self.encoder.normalized
-        self._tokenize_csr = self._csr_tokenizer(native=self.encoder.native_tokenizer)
         self._workers = _engine_workers(opts.get("threads"), opts.get("device", "cpu"))
-
-    def _csr_tokenizer(self, native: bool):
-        """A function (texts, max_length, threads) -> (ids, offsets), with the same ids as the
-        Encoder's own tokenizer (native, or HF ``tokenizers`` for files the native one cannot
-        run) but a truncation length of our choosing."""
-        path = self.encoder.model_dir / "tokenizer.json"
-        if native:
-            tokenizer = Tokenizer.from_file(path)
-            return lambda texts, max_length, threads: tokenizer.encode_batch_csr(
-                texts, max_length=max_length, threads=threads)
-
-        from tokenizers import Tokenizer as HFTokenizer
-
-        # The fallback tokenizer's truncation is a setting on the object, so each length
-        # gets its own instance (requests tokenize concurrently).
-        by_length: dict[int, Any] = {}
-        for length in (self.max_seq_length, self.max_seq_length + 1):
-            tok = HFTokenizer.from_file(str(path))
-            tok.no_padding()
-            tok.enable_truncation(length)
-            by_length[length] = tok
-
-        def tokenize(texts, max_length, threads):
-            encodings = by_length[max_length].encode_batch(texts, add_special_tokens=True)
-            lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
-            offsets = np.zeros(len(encodings) + 1, np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            ids = np.fromiter((i for e in encodings for i in e.ids), np.int64, int(offsets[-1]))
-            return ids, offsets
-
-        return tokenize
 
     def tokenize(self, texts: list[str]) -> Tokens:
         """Tokenizes ``texts`` once, to the limit plus one token: a text that reaches that
         length is too long. Only those texts are tokenized again, to the limit, since where
         the special tokens go after a cut is the post-processor's business."""
         limit = self.max_seq_length
-        threads = 1 if len(texts) < _PARALLEL_TOKENIZE_MIN_TEXTS else 0
-        ids, offsets = self._tokenize_csr(texts, limit + 1, threads)
+        ids, offsets = self.encoder.tokenize(texts, max_length=limit + 1)
         lengths = np.diff(offsets)
         too_long = lengths > limit
         long_rows = np.flatnonzero(too_long)
         if long_rows.size:
-            cut_ids, cut_offsets = self._tokenize_csr([texts[i] for i in long_rows], limit, threads)
+            cut_ids, cut_offsets = self.encoder.tokenize([texts[i] for i in long_rows])
             pieces, prev = [], 0
             for k, row in enumerate(long_rows):
                 pieces.append(ids[offsets[prev]:offsets[row]])
@@ -131,15 +94,14 @@ class Engine:
 
     def embed(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """float32 (n, dim) embeddings of CSR token sequences. Releases the GIL throughout."""
-        # encode_ids is Encoder.encode minus its tokenizer: the ids are already here, and
-        # tokenizing each text a second time would only add latency.
+        # The ids are already here: tokenizing each text a second time would add latency.
         # On the CPU the engine runs one model call per worker thread, but gives a plan of a
         # single batch to one call on all threads, which parallelises poorly: on 2 cores,
         # 2 to 16 merged sentences ran 1.5-2x faster cut into one batch per worker. A
         # server's merged batch is exactly that size, so cut it so.
         rows = len(offsets) - 1
         batch_size = min(_MAX_ROWS_PER_CALL, max(1, math.ceil(rows / self._workers)))
-        return self.encoder._core.encode_ids(ids, offsets, batch_size=batch_size)
+        return self.encoder.encode_tokens(ids, offsets, batch_size=batch_size)
 
     def warm_up(self) -> None:
         """The first call sets up ONNX Runtime's allocator; make it before serving."""
