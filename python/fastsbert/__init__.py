@@ -21,6 +21,7 @@ from .similarity import (
     simd_levels,
     topk,
 )
+from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Encoder",
     "encode",
+    "encode_file",
     "Tokenizer",
     "UnsupportedTokenizerError",
     "export",
