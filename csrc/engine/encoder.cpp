@@ -14,7 +14,9 @@
 
 #include "engine/batcher.h"
 #include "engine/model_dir.h"
+#include "engine/io_binding.h"
 #include "engine/ort_runtime.h"
+#include "engine/precision.h"
 #include "fastsbert/tokenizer.h"
 
 namespace fastsbert {
@@ -57,6 +59,8 @@ struct BatchBuffers {
 struct Encoder::Impl {
   engine::ModelDir model;
   std::string device;
+  int device_id = -1;
+  std::string dtype;
   Ort::Session session{nullptr};
   std::vector<const char*> input_names;  // point into model.inputs
   std::string output_name;
@@ -87,6 +91,11 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   im.model = engine::read_model_dir(model_dir);
   im.device = options.device;
   const int device_id = parse_device(options.device);
+  im.device_id = device_id;
+  const engine::PrecisionChoice precision =
+      engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
+  im.model.onnx_path = precision.onnx_path;
+  im.dtype = precision.dtype;
   auto& rt = engine::OrtRuntime::get(options.ort_library);
 
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
@@ -107,6 +116,10 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
     }
     OrtCUDAProviderOptions cuda{};
     cuda.device_id = device_id;
+    // Grow the arena by what each batch shape needs, not by powers of two: batch shapes
+    // vary with sequence length and doubling strands memory.
+    cuda.arena_extend_strategy = 1;
+    cuda.do_copy_in_default_stream = 1;
     so.AppendExecutionProvider_CUDA(cuda);
     so.SetIntraOpNumThreads(1);
     im.workers = 1;
@@ -181,6 +194,7 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 
 const ModelConfig& Encoder::config() const { return impl_->model.config; }
 const std::string& Encoder::model_dir() const { return impl_->model.path; }
+const std::string& Encoder::dtype() const { return impl_->dtype; }
 
 Ort::Session& Encoder::Impl::session_for(size_t batches) const {
   if (batches != 1 || !latency_options) return const_cast<Ort::Session&>(session);
@@ -221,8 +235,11 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
                                                        shape.size()));
   }
   const char* out_name = output_name.c_str();
-  auto result = run_session.Run(
-      Ort::RunOptions{nullptr}, input_names.data(), values.data(), values.size(), &out_name, 1);
+  auto result =
+      device_id >= 0
+          ? engine::run_bound(run_session, input_names, values, out_name, device_id)
+          : run_session.Run(Ort::RunOptions{nullptr}, input_names.data(), values.data(),
+                            values.size(), &out_name, 1);
 
   const auto info = result[0].GetTensorTypeAndShapeInfo();
   const auto out_shape = info.GetShape();

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _core
+from . import _core, precision
 from ._runtime import onnxruntime_library
 from .models import resolve_model
 
@@ -59,6 +59,11 @@ class Encoder:
             directory (exported once and cached), or None for all-MiniLM-L6-v2.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
         threads: inference threads; None uses every core.
+        dtype: model precision: "float32" ("fp32"), "int8" (CPU), "float16" ("fp16", CUDA)
+            or "auto" (int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise;
+            never a variant that failed its accuracy guard). A variant the directory
+            lacks is built once (needs the export extra) and kept in the directory.
+            ``Encoder.dtype`` is the precision that runs.
     """
 
     def __init__(
@@ -66,13 +71,22 @@ class Encoder:
         model: str | os.PathLike | None = None,
         device: str = "cpu",
         threads: int | None = None,
+        dtype: str = precision.FLOAT32,
     ) -> None:
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+        dtype = precision.canonical_dtype(dtype)
+        if isinstance(device, str):
+            precision.check_device(dtype, device)
         self.model_dir: Path = resolve_model(model)
+        variant = precision.wanted_variant(dtype, device) if isinstance(device, str) else None
+        if variant is not None:
+            from .quantize import ensure_variant
+
+            ensure_variant(self.model_dir, variant, required=dtype != precision.AUTO)
         self._core = _core.Encoder(
             str(self.model_dir), device=device, threads=threads or 0,
-            ort_library=onnxruntime_library(),
+            ort_library=onnxruntime_library(), dtype=dtype,
         )
         self.device = device
         self._tokenizer = self._load_tokenizer()
@@ -114,6 +128,11 @@ class Encoder:
     def native_tokenizer(self) -> bool:
         """Whether text is tokenized by the native tokenizer (else by HF ``tokenizers``)."""
         return self._tokenizer is None
+
+    @property
+    def dtype(self) -> str:
+        """The precision that runs: "float32", "int8" or "float16" (never "auto")."""
+        return self._core.dtype
 
     @property
     def dim(self) -> int:
@@ -200,11 +219,11 @@ class Encoder:
     def __repr__(self) -> str:
         return (
             f"Encoder(model_dir={str(self.model_dir)!r}, dim={self.dim}, "
-            f"max_seq_length={self.max_seq_length}, device={self.device!r})"
+            f"max_seq_length={self.max_seq_length}, device={self.device!r}, dtype={self.dtype!r})"
         )
 
 
-_ENCODERS: dict[tuple[str | None, str], Encoder] = {}
+_ENCODERS: dict[tuple[str | None, str, str], Encoder] = {}
 
 
 def encode(
@@ -214,13 +233,15 @@ def encode(
     normalize: bool | None = None,
     device: str = "cpu",
     show_progress_bar: bool = False,
+    dtype: str = precision.FLOAT32,
 ) -> np.ndarray:
-    """Embeds ``texts`` with ``model`` (see :class:`Encoder`); the loaded model is kept for
-    later calls. Returns float32 (n, dim), or (dim,) for a single str."""
-    key = (None if model is None else os.fspath(model), device)
+    """Embeds ``texts`` with ``model`` (see :class:`Encoder`); one loaded model is kept per
+    (model, device, dtype) for later calls. Returns float32 (n, dim), or (dim,) for a
+    single str."""
+    key = (None if model is None else os.fspath(model), device, precision.canonical_dtype(dtype))
     enc = _ENCODERS.get(key)
     if enc is None:
-        enc = Encoder(model, device=device)
+        enc = Encoder(model, device=device, dtype=key[2])
         _ENCODERS[key] = enc
     return enc.encode(
         texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar

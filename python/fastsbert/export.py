@@ -613,6 +613,8 @@ def export(
     max_seq_length: int | None = None,
     opset: int | None = None,
     overwrite: bool = False,
+    dtype: str = "float32",
+    force: bool = False,
 ) -> Path:
     """Export a sentence-transformers (or plain Hugging Face encoder) directory to `out`.
 
@@ -628,6 +630,10 @@ def export(
         max_seq_length: truncation length in tokens. None follows the model.
         opset: ONNX opset (default 17).
         overwrite: replace an existing `out`.
+        dtype: also build a reduced-precision variant next to model.onnx: "int8" (CPU),
+            "float16" (CUDA), or "auto" (int8 when this CPU has VNNI/AMX). Its agreement
+            with float32 is measured and listed in fastsbert.json (see fastsbert.quantize).
+        force: keep a variant the accuracy guard refuses.
 
     Returns:
         the path of the exported directory.
@@ -637,14 +643,21 @@ def export(
             (the message names the path and the file).
         FileExistsError: `out` exists (a complete export, or a non-empty directory) and
             overwrite is False.
+        GuardError (a ValueError): the variant falls below the guard's thresholds (the
+            message names the figures) and force is False; nothing is written.
         UnsupportedModelError: the model holds modules other than Transformer, Pooling,
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
+    from . import precision
+
+    dtype = precision.canonical_dtype(dtype)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
-                   opset=opset, overwrite=overwrite, options=_GraphOptions())
+                   opset=opset, overwrite=overwrite, options=_GraphOptions(),
+                   dtype=dtype, force=force)
 
 
-def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions) -> Path:
+def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions,
+            dtype: str = "float32", force: bool = False) -> Path:
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
     spec = _read_spec(src)
@@ -703,6 +716,9 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, indent=2)
             fh.write("\n")
+        from .quantize import export_variant
+
+        export_variant(tmp, dtype, force=force)
         _move_into_place(tmp, out, overwrite)
     finally:
         if tmp.exists():

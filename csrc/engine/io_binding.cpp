@@ -1,0 +1,19 @@
+#include "engine/io_binding.h"
+
+namespace fastsbert::engine {
+
+std::vector<Ort::Value> run_bound(Ort::Session& session, const std::vector<const char*>& input_names,
+                                  const std::vector<Ort::Value>& inputs, const char* output_name,
+                                  int device_id) {
+  Ort::IoBinding binding(session);
+  for (size_t i = 0; i < inputs.size(); ++i) binding.BindInput(input_names[i], inputs[i]);
+  // OrtMemTypeCPUOutput on the CUDA device: host memory the provider writes directly.
+  const Ort::MemoryInfo host_output("Cuda", OrtDeviceAllocator, device_id, OrtMemTypeCPUOutput);
+  binding.BindOutput(output_name, host_output);
+  binding.SynchronizeInputs();
+  session.Run(Ort::RunOptions{nullptr}, binding);
+  binding.SynchronizeOutputs();
+  return binding.GetOutputValues();
+}
+
+}  // namespace fastsbert::engine

@@ -1,0 +1,416 @@
+"""Reduced-precision variants of an exported model, and the accuracy guard that admits them.
+
+Works on a finished export directory (``model.onnx`` + ``fastsbert.json`` + tokenizer) and
+cares only about the float32 graph's inputs and single output, not how it was exported.
+Each variant is written next to ``model.onnx`` and listed in ``fastsbert.json`` under
+``"variants"`` with the guard's figures::
+
+    "variants": {"int8": {"file": "model.int8.onnx", "mean_cosine": 0.998,
+                          "p1_cosine": 0.991, "min_cosine": 0.98, "top10_overlap": 0.95,
+                          "passed": true, "forced": false, ...}}
+
+The guard embeds the calibration texts that ship with the package
+(``data/calibration.txt``: short and long, many languages and scripts, emoji, zero-width
+and combining characters, full-width forms, code and markup) with float32 and with the
+variant, through fastsbert's own engine, and compares: mean cosine, 1st-percentile
+cosine, and the overlap of each text's 10 nearest neighbours. Below the thresholds
+(mean >= 0.99, p1 >= 0.97) the variant is refused with an error naming the figures,
+unless forced; a refusal is recorded so ``auto`` never picks it and nothing retries it.
+
+int8 recipe, chosen by measurement
+==================================
+all-MiniLM-L6-v2 exported by fastsbert; fastsbert's engine, 2 threads, batch 32, 1,000
+sentences (half STS-B, half review corpus, bench/corpus.py); AMD EPYC Zen 4 with
+AVX-512 VNNI, no AMX; ONNX Runtime 1.32; medians of 3 in one run, on a shared machine.
+Cosine is against float32 on STS-B test (2,758 sentences) plus the non-ASCII calibration
+texts; "batch inv." is the lowest cosine between a text embedded alone and embedded in a
+batch of 32 (1.0 = a text's vector does not depend on its batch-mates).
+
+RESULTS_TABLE
+
+Choice: RECIPE_CHOICE
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import uuid
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from . import precision
+from .models import CONFIG_FILE
+
+# Guard thresholds (defaults of add_variant): agreement with float32 on the calibration set.
+MIN_MEAN_COSINE = 0.99
+MIN_P1_COSINE = 0.97
+NEIGHBOURS = 10
+
+# Operators kept in float32 in the float16 graph: LayerNorm and softmax reduce over a row
+# (variance, exponent sums) and lose too much in half precision; the pooling sums and the
+# final L2 norm run over whole sequences. The matrix products, GELU and the adds, where
+# the time goes, run in float16.
+FLOAT16_KEEP_FP32 = ("LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization",
+                     "Softmax", "ReduceMean", "ReduceSum", "ReduceL2", "Pow", "Sqrt", "Div",
+                     "Clip", "Range", "CumSum")
+
+
+class GuardError(ValueError):
+    """A variant disagrees with float32 beyond the thresholds (the message names the figures)."""
+
+
+@functools.lru_cache(maxsize=1)
+def calibration_texts() -> tuple[str, ...]:
+    """The calibration set that ships with the package, one text per line."""
+    text = resources.files("fastsbert").joinpath("data/calibration.txt").read_text("utf-8")
+    return tuple(line for line in text.split("\n") if line.strip())
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _quantization_modules():
+    try:
+        import onnx  # noqa: F401
+        from onnxruntime import quantization
+    except ImportError as e:
+        raise ImportError(
+            f"creating an int8 or float16 variant needs the `onnx` package (the export "
+            f"extra): pip install 'fastsbert[export]' ({e})"
+        ) from e
+    return quantization
+
+
+class _CalibrationReader:
+    """Feeds the calibration texts one at a time: no padding, so pad positions never
+    widen the activation ranges."""
+
+    def __init__(self, model_dir: Path, texts: tuple[str, ...]) -> None:
+        from .encoder import Encoder
+
+        cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+        self._inputs = list(cfg["inputs"])
+        ids, offsets = Encoder(model_dir, threads=1).tokenize(list(texts))
+        self._rows = [ids[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        self._next = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._next >= len(self._rows):
+            return None
+        ids = self._rows[self._next][None, :]
+        self._next += 1
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                 "token_type_ids": np.zeros_like(ids)}
+        return {name: feeds[name] for name in self._inputs}
+
+    def rewind(self) -> None:
+        self._next = 0
+
+
+def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> None:
+    """Writes the int8 graph of ``model_dir/model.onnx`` to ``out_path`` (see the table above)."""
+    q = _quantization_modules()
+
+    reader = _CalibrationReader(model_dir, texts)
+
+    class Reader(q.CalibrationDataReader):
+        def get_next(self):
+            return reader.get_next()
+
+        def rewind(self):
+            reader.rewind()
+
+    q.quantize_static(
+        str(model_dir / "model.onnx"),
+        str(out_path),
+        Reader(),
+        quant_format=q.QuantFormat.QDQ,
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        weight_type=q.QuantType.QInt8,
+        activation_type=q.QuantType.QUInt8,
+        calibrate_method=q.CalibrationMethod.MinMax,
+        extra_options={
+            # Only products with a weight: the attention score products (activation x
+            # activation) stay in float32.
+            "MatMulConstBOnly": True,
+            "WeightSymmetric": True,
+            "ActivationSymmetric": False,
+        },
+    )
+
+
+def convert_float16(model_dir: Path, out_path: Path) -> None:
+    """Writes a float16 copy of ``model_dir/model.onnx`` for CUDA: inputs and output keep
+    their types, and the operators in FLOAT16_KEEP_FP32 run in float32."""
+    _quantization_modules()
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = onnx.load(str(model_dir / "model.onnx"))
+    fp16 = convert_float_to_float16(model, keep_io_types=True,
+                                    op_block_list=list(FLOAT16_KEEP_FP32))
+    onnx.save(fp16, str(out_path))
+
+
+_BUILDERS = {
+    precision.INT8: lambda model_dir, out, texts: quantize_int8(model_dir, out, texts),
+    precision.FLOAT16: lambda model_dir, out, texts: convert_float16(model_dir, out),
+}
+
+_RECIPES = {
+    precision.INT8: "static QDQ; MatMul weights int8 per channel, activations uint8 with "
+                    "MinMax scales from the calibration set; attention products, "
+                    "embeddings, LayerNorm, softmax, pooling and normalisation in float32",
+    precision.FLOAT16: "float16 weights and activations; LayerNorm, softmax and reductions "
+                       "in float32; int64 inputs and float32 output unchanged",
+}
+
+
+# --------------------------------------------------------------------------- the guard
+
+
+def agreement(reference: np.ndarray, candidate: np.ndarray, k: int = NEIGHBOURS) -> dict:
+    """Cosine agreement of two (n, dim) embeddings of the same texts, and the mean overlap
+    of each row's k nearest neighbours among the others."""
+    from .similarity import topk
+
+    def unit(x):
+        x = np.asarray(x, dtype=np.float32)
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    a, b = unit(reference), unit(candidate)
+    cos = np.sum(a * b, axis=1, dtype=np.float64)
+    k_eff = min(k, len(a) - 1)
+    overlap = 1.0
+    if k_eff > 0:
+        _, ia = topk(a, a, k=k_eff + 1)
+        _, ib = topk(b, b, k=k_eff + 1)
+        rows = np.arange(len(a))
+        shared = [len((set(ia[i]) - {i}) & (set(ib[i]) - {i})) / k_eff for i in rows]
+        overlap = float(np.mean(shared))
+    return {
+        "mean_cosine": round(float(cos.mean()), 6),
+        "p1_cosine": round(float(np.percentile(cos, 1)), 6),
+        "min_cosine": round(float(cos.min()), 6),
+        "top10_overlap": round(overlap, 4),
+    }
+
+
+def _guard_device(dtype: str) -> str:
+    """Where the guard runs a variant: float16 needs CUDA when it is there; otherwise the
+    CPU execution provider runs the float16 graph (slowly) for the comparison."""
+    if dtype == precision.FLOAT16:
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            return "cuda"
+    return "cpu"
+
+
+def _embed_with(model_dir: Path, dtype: str, texts: list[str]) -> np.ndarray:
+    if dtype == precision.FLOAT16 and _guard_device(dtype) == "cpu":
+        return _embed_float16_on_cpu(model_dir, texts)
+    from .encoder import Encoder
+
+    enc = Encoder(model_dir, device=_guard_device(dtype), dtype=dtype)
+    return enc.encode(texts, batch_size=32)
+
+
+def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
+    """The float16 graph through onnxruntime's Python API on the CPU (the engine refuses
+    float16 there), one text per call so no padding is involved."""
+    import onnxruntime as ort
+
+    from .encoder import Encoder
+
+    cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+    sess = ort.InferenceSession(str(model_dir / precision.VARIANT_FILES[precision.FLOAT16]),
+                                providers=["CPUExecutionProvider"])
+    ids, offsets = Encoder(model_dir, threads=1).tokenize(texts)
+    rows = []
+    for a, b in zip(offsets[:-1], offsets[1:]):
+        x = ids[a:b][None, :]
+        feeds = {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)}
+        rows.append(sess.run(None, {n: feeds[n] for n in cfg["inputs"]})[0][0])
+    return np.stack(rows)
+
+
+def format_figures(dtype: str, fig: dict) -> str:
+    return (f"{dtype} vs float32 on {fig.get('texts', '?')} calibration texts: "
+            f"mean cosine {fig['mean_cosine']:.4f}, p1 cosine {fig['p1_cosine']:.4f}, "
+            f"min {fig['min_cosine']:.4f}, top-{NEIGHBOURS} overlap {fig['top10_overlap']:.3f}")
+
+
+# --------------------------------------------------------------------------- the directory
+
+
+@contextlib.contextmanager
+def _dir_lock(model_dir: Path):
+    """An exclusive flock on the directory itself: one variant builder at a time."""
+    import fcntl
+
+    fd = os.open(model_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_variants(model_dir: str | os.PathLike) -> dict:
+    """The "variants" entry of ``model_dir/fastsbert.json`` ({} when none)."""
+    cfg = json.loads((Path(model_dir) / CONFIG_FILE).read_text("utf-8"))
+    variants = cfg.get("variants") or {}
+    return variants if isinstance(variants, dict) else {}
+
+
+def _write_config(model_dir: Path, cfg: dict) -> None:
+    tmp = model_dir / f".{CONFIG_FILE}.tmp-{uuid.uuid4().hex}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(cfg, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, model_dir / CONFIG_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def add_variant(
+    model_dir: str | os.PathLike,
+    dtype: str,
+    *,
+    force: bool = False,
+    min_mean_cosine: float = MIN_MEAN_COSINE,
+    min_p1_cosine: float = MIN_P1_COSINE,
+    rebuild: bool = False,
+) -> dict:
+    """Builds the ``dtype`` variant ("int8" or "float16") of an exported directory, runs the
+    guard, and lists the variant and its figures in fastsbert.json.
+
+    Safe under concurrent callers (the directory is locked; the file and the config are
+    each renamed into place, the file first). A directory that already lists the variant
+    is left alone unless ``rebuild``; a listed refusal is raised again unless ``force``.
+
+    Returns the variant's entry. Raises GuardError (a ValueError) naming the figures when
+    the variant falls below the thresholds and ``force`` is False; the refusal is recorded
+    (without the file) so that ``auto`` skips the variant.
+    """
+    dtype = precision.canonical_dtype(dtype)
+    if dtype not in precision.VARIANT_FILES:
+        raise ValueError(f"dtype={dtype!r} has no variant to build: expected 'int8' or 'float16'")
+    model_dir = Path(model_dir)
+    if not (model_dir / CONFIG_FILE).is_file() or not (model_dir / "model.onnx").is_file():
+        raise FileNotFoundError(f"{model_dir} is not an exported model directory "
+                                f"(needs {CONFIG_FILE} and model.onnx)")
+    if not os.access(model_dir, os.W_OK):
+        raise PermissionError(f"cannot add the {dtype} variant to {model_dir}: the directory is "
+                              "not writable (export the model to a writable directory)")
+    with _dir_lock(model_dir):
+        entry = read_variants(model_dir).get(dtype)
+        if entry is not None and not rebuild:
+            if entry.get("file") or not force:
+                if not entry.get("file"):
+                    raise GuardError(f"{model_dir}: the {dtype} variant was refused earlier "
+                                     f"({format_figures(dtype, entry)}); pass force=True to "
+                                     "build and keep it anyway")
+                return entry
+        return _build_variant(model_dir, dtype, force, min_mean_cosine, min_p1_cosine)
+
+
+def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
+                   min_p1: float) -> dict:
+    import onnxruntime
+
+    file_name = precision.VARIANT_FILES[dtype]
+    texts = calibration_texts()
+    cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+    # A scratch directory beside the model that looks like it (links to its files) but
+    # lists the candidate, so the engine itself measures the candidate before it is kept.
+    scratch = model_dir / f".{dtype}-tmp-{uuid.uuid4().hex}"
+    scratch.mkdir()
+    try:
+        for f in model_dir.iterdir():
+            if f.is_file() and f.name != CONFIG_FILE and not f.name.startswith("."):
+                os.symlink(f.resolve(), scratch / f.name)
+        candidate = scratch / file_name
+        _BUILDERS[dtype](model_dir, candidate, texts)
+        trial = dict(cfg)
+        trial["variants"] = {dtype: {"file": file_name, "passed": False}}
+        (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
+
+        reference = _embed_with(model_dir, precision.FLOAT32, list(texts))
+        measured = _embed_with(scratch, dtype, list(texts))
+        fig = agreement(reference, measured)
+        passed = fig["mean_cosine"] >= min_mean and fig["p1_cosine"] >= min_p1
+        entry = {
+            "file": file_name if (passed or force) else None,
+            **fig,
+            "texts": len(texts),
+            "min_mean_cosine": min_mean,
+            "min_p1_cosine": min_p1,
+            "passed": passed,
+            "forced": bool(force and not passed),
+            "recipe": _RECIPES[dtype],
+            "onnxruntime": onnxruntime.__version__,
+        }
+        if entry["file"]:
+            os.replace(candidate, model_dir / file_name)
+        cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+        cfg.setdefault("variants", {})[dtype] = entry
+        _write_config(model_dir, cfg)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not passed and not force:
+        raise GuardError(
+            f"refused the {dtype} variant of {model_dir}: {format_figures(dtype, entry)}; "
+            f"the thresholds are mean >= {min_mean} and p1 >= {min_p1}. Use float32, or pass "
+            "force=True (--force) to keep it anyway"
+        )
+    return entry
+
+
+def ensure_variant(model_dir: Path, dtype: str, *, required: bool) -> None:
+    """Creates the ``dtype`` variant of ``model_dir`` when it is not listed yet.
+
+    ``required`` (the caller asked for this dtype): failures raise. Otherwise (``auto``)
+    a variant that cannot be built or fails its guard leaves float32 in use."""
+    try:
+        listed = dtype in read_variants(model_dir)
+    except (OSError, ValueError):
+        listed = False
+    if listed:
+        return
+    try:
+        add_variant(model_dir, dtype)
+    except GuardError:
+        if required:
+            raise
+    except (ImportError, PermissionError) as e:
+        if required:
+            raise
+        import warnings
+
+        warnings.warn(f"fastsbert: dtype='auto' stays with float32: {e}", stacklevel=4)
+
+
+def export_variant(model_dir: Path, dtype: str, *, force: bool = False) -> dict | None:
+    """The variant step of :func:`fastsbert.export`: builds what ``dtype`` asks for in a
+    fresh export directory. "auto" builds the variant this machine's CPU would use, and a
+    refusal then only leaves float32. Returns the variant's entry (None for float32)."""
+    dtype = precision.canonical_dtype(dtype)
+    variant = precision.wanted_variant(dtype, "cpu") if dtype == precision.AUTO else dtype
+    if variant is None or variant == precision.FLOAT32:
+        return None
+    try:
+        return add_variant(model_dir, variant, force=force)
+    except GuardError:
+        if dtype != precision.AUTO:
+            raise
+        return read_variants(model_dir).get(variant)
