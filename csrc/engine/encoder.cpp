@@ -91,12 +91,12 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   im.model = engine::read_model_dir(model_dir);
   im.device = options.device;
   const int device_id = parse_device(options.device);
+  auto& rt = engine::OrtRuntime::get(options.ort_library);
   im.device_id = device_id;
   const engine::PrecisionChoice precision =
       engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
   im.model.onnx_path = precision.onnx_path;
   im.dtype = precision.dtype;
-  auto& rt = engine::OrtRuntime::get(options.ort_library);
 
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
   im.threads = threads;

@@ -15,9 +15,17 @@ import pytest
 import fastsbert
 from fastsbert import _core, precision, quantize
 from fastsbert.encoder import _ENCODERS
+from fastsbert.export import export
 
 TINY_TEXTS = ["a short one", "Another sentence, a little longer than the first.",
               "Zürich 東京 😀", "x " * 40, "numbers 1 2 3 4 5", "the cat sat on the mat"]
+
+
+def _engine(model_dir, **kw):
+    """The native Encoder straight, with the installed onnxruntime library."""
+    from fastsbert._runtime import onnxruntime_library
+
+    return _core.Encoder(str(model_dir), ort_library=onnxruntime_library(), **kw)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -40,7 +48,7 @@ def features(monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_export(tiny_st_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-export") / "bert"
-    return fastsbert.export(tiny_st_model("bert", "mean"), out)
+    return export(tiny_st_model("bert", "mean"), out)
 
 
 @pytest.fixture
@@ -55,7 +63,7 @@ def tiny_copy(tiny_export, tmp_path) -> Path:
 def minilm_int8(minilm_dir, tmp_path_factory) -> Path:
     """all-MiniLM-L6-v2 exported with its int8 variant (built and guarded once)."""
     out = tmp_path_factory.mktemp("minilm") / "int8"
-    return fastsbert.export(minilm_dir, out, dtype="int8")
+    return export(minilm_dir, out, dtype="int8")
 
 
 # ------------------------------------------------------------------ names and errors
@@ -65,7 +73,7 @@ def minilm_int8(minilm_dir, tmp_path_factory) -> Path:
 def test_bad_dtype_lists_the_choices(bad):
     for call in (lambda: fastsbert.Encoder(None, dtype=bad),
                  lambda: fastsbert.encode("x", dtype=bad),
-                 lambda: fastsbert.export("nowhere", "nowhere-out", dtype=bad)):
+                 lambda: export("nowhere", "nowhere-out", dtype=bad)):
         with pytest.raises(ValueError) as e:
             call()
         for choice in ("'float32'", "'fp32'", "'int8'", "'float16'", "'fp16'", "'auto'"):
@@ -74,7 +82,7 @@ def test_bad_dtype_lists_the_choices(bad):
 
 def test_engine_rejects_bad_dtype_too(tiny_export):
     with pytest.raises(RuntimeError, match="unknown dtype 'int4'.*'auto'"):
-        _core.Encoder(str(tiny_export), dtype="int4")
+        _engine(tiny_export, dtype="int4")
 
 
 def test_aliases(tiny_export):
@@ -88,7 +96,7 @@ def test_float16_on_cpu_says_what_to_do(tiny_export):
         with pytest.raises(ValueError, match="device='cuda'.*'int8'.*'float32'"):
             fastsbert.Encoder(tiny_export, device=device, dtype="float16")
     with pytest.raises(RuntimeError, match="float16' runs on CUDA only"):
-        _core.Encoder(str(tiny_export), dtype="fp16")
+        _engine(tiny_export, dtype="fp16")
     with pytest.raises(ValueError, match="CPU only"):
         fastsbert.Encoder(tiny_export, device="cuda", dtype="int8")
 
@@ -109,7 +117,7 @@ def test_int8_missing_variant_without_export_extra(tiny_copy, monkeypatch, featu
 
 def test_engine_explains_a_missing_variant(tiny_export):
     with pytest.raises(RuntimeError, match="has no int8 variant: create it"):
-        _core.Encoder(str(tiny_export), dtype="int8")
+        _engine(tiny_export, dtype="int8")
 
 
 # ------------------------------------------------------------------ CPU features
@@ -191,7 +199,7 @@ def test_broken_quantization_is_refused(tiny_copy, monkeypatch, features):
     with pytest.raises(quantize.GuardError, match="refused earlier.*mean cosine"):
         fastsbert.Encoder(tiny_copy, dtype="int8")
     with pytest.raises(RuntimeError, match="refused by the accuracy guard"):
-        _core.Encoder(str(tiny_copy), dtype="int8")
+        _engine(tiny_copy, dtype="int8")
 
     # Forced: kept and loadable on request, still never chosen by auto.
     entry = quantize.add_variant(tiny_copy, "int8", force=True)
@@ -204,7 +212,7 @@ def test_export_refuses_and_writes_nothing(tiny_st_model, tmp_path, monkeypatch)
     monkeypatch.setitem(quantize._BUILDERS, "int8", _broken_int8)
     out = tmp_path / "out"
     with pytest.raises(quantize.GuardError, match="mean cosine"):
-        fastsbert.export(tiny_st_model("bert", "mean"), out, dtype="int8")
+        export(tiny_st_model("bert", "mean"), out, dtype="int8")
     assert not out.exists()
 
 
