@@ -61,6 +61,9 @@ struct Encoder::Impl {
   std::string device;
   int device_id = -1;
   std::string dtype;
+  // Model calls go through I/O binding: always on CUDA; on the CPU only when
+  // FASTSBERT_IO_BINDING=1, so the binding path can be checked on any machine.
+  bool io_binding = false;
   Ort::Session session{nullptr};
   std::vector<const char*> input_names;  // point into model.inputs
   std::string output_name;
@@ -97,6 +100,8 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
       engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
   im.model.onnx_path = precision.onnx_path;
   im.dtype = precision.dtype;
+  const char* io_binding_env = std::getenv("FASTSBERT_IO_BINDING");
+  im.io_binding = device_id >= 0 || (io_binding_env && std::string(io_binding_env) == "1");
 
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
   im.threads = threads;
@@ -236,8 +241,8 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
   }
   const char* out_name = output_name.c_str();
   auto result =
-      device_id >= 0
-          ? engine::run_bound(run_session, input_names, values, out_name, device_id)
+      io_binding
+          ? engine::run_bound(run_session, input_names, values, out_name)
           : run_session.Run(Ort::RunOptions{nullptr}, input_names.data(), values.data(),
                             values.size(), &out_name, 1);
 

@@ -3,12 +3,11 @@
 namespace fastsbert::engine {
 
 std::vector<Ort::Value> run_bound(Ort::Session& session, const std::vector<const char*>& input_names,
-                                  const std::vector<Ort::Value>& inputs, const char* output_name,
-                                  int device_id) {
+                                  const std::vector<Ort::Value>& inputs, const char* output_name) {
   Ort::IoBinding binding(session);
   for (size_t i = 0; i < inputs.size(); ++i) binding.BindInput(input_names[i], inputs[i]);
-  // OrtMemTypeCPUOutput on the CUDA device: host memory the provider writes directly.
-  const Ort::MemoryInfo host_output("Cuda", OrtDeviceAllocator, device_id, OrtMemTypeCPUOutput);
+  // The embedding goes to host memory: the provider copies it there once after the run.
+  const Ort::MemoryInfo host_output = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   binding.BindOutput(output_name, host_output);
   binding.SynchronizeInputs();
   session.Run(Ort::RunOptions{nullptr}, binding);

@@ -7,13 +7,12 @@
 
 namespace fastsbert::engine {
 
-// Runs `session` (CUDA execution provider on device `device_id`) on host input tensors and
-// returns the single output in page-locked host memory. The inputs are copied to the
-// device once, every intermediate stays there, and the embedding comes back with one
-// copy made by the provider itself instead of a device tensor ONNX Runtime would copy
-// again for a plain Run.
+// Runs `session` (CUDA execution provider) on host input tensors and
+// returns the single output in host memory. Binding says where each tensor lives before
+// the run, so the inputs go to the device once (synchronised before the run), every
+// intermediate stays there, and the provider copies only the (batch, dim) embedding
+// back, into memory ONNX Runtime allocates for it.
 std::vector<Ort::Value> run_bound(Ort::Session& session, const std::vector<const char*>& input_names,
-                                  const std::vector<Ort::Value>& inputs, const char* output_name,
-                                  int device_id);
+                                  const std::vector<Ort::Value>& inputs, const char* output_name);
 
 }  // namespace fastsbert::engine

@@ -126,12 +126,51 @@ def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> No
         def rewind(self):
             reader.rewind()
 
+    with _quiet_root_logger():
+        _quantize_static(q, model_dir, out_path, Reader())
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """onnxruntime.quantization logs advice on the root logger on every call."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def down_projections(model_path: Path) -> list[str]:
+    """MatMul nodes whose weight maps a wider input to a narrower output: the second
+    feed-forward product of each transformer layer (intermediate -> hidden). Their inputs
+    are GELU outputs with a few very large channels, which a fixed 8-bit activation scale
+    cannot hold without losing the rest, so they stay in float32. Found by the weight's
+    shape, not by node names, so any exporter's graph works."""
+    import onnx
+
+    model = onnx.load(str(model_path), load_external_data=False)
+    shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
+    out = []
+    for node in model.graph.node:
+        if node.op_type == "MatMul" and len(node.input) == 2:
+            dims = shapes.get(node.input[1])
+            if dims is not None and len(dims) == 2 and dims[0] > dims[1]:
+                out.append(node.name)
+    return out
+
+
+def _quantize_static(q, model_dir: Path, out_path: Path, reader) -> None:
     q.quantize_static(
         str(model_dir / "model.onnx"),
         str(out_path),
-        Reader(),
+        reader,
         quant_format=q.QuantFormat.QDQ,
         op_types_to_quantize=["MatMul"],
+        nodes_to_exclude=down_projections(model_dir / "model.onnx"),
         per_channel=True,
         weight_type=q.QuantType.QInt8,
         activation_type=q.QuantType.QUInt8,
@@ -142,6 +181,10 @@ def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> No
             "MatMulConstBOnly": True,
             "WeightSymmetric": True,
             "ActivationSymmetric": False,
+            # No Q/DQ pair on a product's output: ONNX Runtime then fuses DQ -> MatMul
+            # into an integer product with a float output, and the bias add and residual
+            # stay in float32 instead of being rounded to 8 bits once more.
+            "OpTypesToExcludeOutputQuantization": ["MatMul"],
         },
     )
 
@@ -336,8 +379,9 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
     scratch = model_dir / f".{dtype}-tmp-{uuid.uuid4().hex}"
     scratch.mkdir()
     try:
+        skip = {CONFIG_FILE, *precision.VARIANT_FILES.values()}
         for f in model_dir.iterdir():
-            if f.is_file() and f.name != CONFIG_FILE and not f.name.startswith("."):
+            if f.is_file() and f.name not in skip and not f.name.startswith("."):
                 os.symlink(f.resolve(), scratch / f.name)
         candidate = scratch / file_name
         _BUILDERS[dtype](model_dir, candidate, texts)
@@ -382,13 +426,13 @@ def ensure_variant(model_dir: Path, dtype: str, *, required: bool) -> None:
     ``required`` (the caller asked for this dtype): failures raise. Otherwise (``auto``)
     a variant that cannot be built or fails its guard leaves float32 in use."""
     try:
-        listed = dtype in read_variants(model_dir)
+        entry = read_variants(model_dir).get(dtype)
     except (OSError, ValueError):
-        listed = False
-    if listed:
-        return
+        entry = None
+    if entry is not None and (entry.get("file") or not required):
+        return  # built (or, for auto, refused) before
     try:
-        add_variant(model_dir, dtype)
+        add_variant(model_dir, dtype)  # raises GuardError again for a recorded refusal
     except GuardError:
         if required:
             raise

@@ -52,10 +52,13 @@ def tiny_export(tiny_st_model, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def tiny_copy(tiny_export, tmp_path) -> Path:
-    """A fresh copy of the tiny export, so each test adds its own variants."""
+def tiny_copy(tiny_export, tmp_path, monkeypatch) -> Path:
+    """A fresh copy of the tiny export, so each test adds its own variants. These tests
+    check the mechanics, so they calibrate and guard on every 4th calibration text."""
     import shutil
 
+    full = quantize.calibration_texts()
+    monkeypatch.setattr(quantize, "calibration_texts", lambda: full[::4])
     return Path(shutil.copytree(tiny_export, tmp_path / "model"))
 
 
@@ -210,6 +213,8 @@ def test_broken_quantization_is_refused(tiny_copy, monkeypatch, features):
 
 def test_export_refuses_and_writes_nothing(tiny_st_model, tmp_path, monkeypatch):
     monkeypatch.setitem(quantize._BUILDERS, "int8", _broken_int8)
+    full = quantize.calibration_texts()
+    monkeypatch.setattr(quantize, "calibration_texts", lambda: full[::4])
     out = tmp_path / "out"
     with pytest.raises(quantize.GuardError, match="mean cosine"):
         export(tiny_st_model("bert", "mean"), out, dtype="int8")
@@ -315,3 +320,12 @@ def test_cache_keys_separate_precisions(minilm_int8):
     assert not np.array_equal(e32, e8)
     assert _cos(e32, e8).min() > 0.97
     _ENCODERS.clear()
+
+
+def test_io_binding_path_matches_plain_run(tiny_export, monkeypatch):
+    """The I/O-binding call CUDA uses, exercised on the CPU: same rows as a plain run."""
+    texts = TINY_TEXTS * 7
+    plain = fastsbert.Encoder(tiny_export).encode(texts, batch_size=4)
+    monkeypatch.setenv("FASTSBERT_IO_BINDING", "1")
+    bound = fastsbert.Encoder(tiny_export).encode(texts, batch_size=4)
+    np.testing.assert_array_equal(plain, bound)
