@@ -333,7 +333,7 @@ def main() -> None:
 def cpu_header() -> str:
     """The CPU's name and the ISA flags that matter for these engines."""
     import fastsbert
-    from fastsbert import precision
+    from fastsbert import dtypes
 
     name = "unknown CPU"
     try:
@@ -348,8 +348,8 @@ def cpu_header() -> str:
               "amx_tile", "amx_int8", "amx_bf16")
     flags = [f for f in wanted if f in _cpu_flags()]
     return (f"CPU: {name}; ISA: {' '.join(flags) or 'none of ' + ', '.join(wanted)}; "
-            f"fastsbert sees {', '.join(precision.cpu_features()) or 'none'} "
-            f"(int8 fast: {precision.int8_is_fast()}); onnxruntime "
+            f"fastsbert sees {', '.join(dtypes.cpu_features()) or 'none'} "
+            f"(int8 fast: {dtypes.int8_is_fast()}); onnxruntime "
             f"{fastsbert._core.onnxruntime_version() or _ort_version()}")
 
 

@@ -1,21 +1,254 @@
 // The only file that knows about Python: builds the private module fastsbert._core over
 // the plain C++ library. Inputs are checked and viewed without copying while the GIL is
 // held; the GIL is released once for the whole native call; outputs are allocated once.
+// Long calls run on a helper thread while the calling thread watches for Ctrl-C.
 #include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pthread.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "common/cpu_features.h"
+#include "fastsbert/cancel.h"
 #include "fastsbert/encoder.h"
+#include "fastsbert/errors.h"
+#include "fastsbert/threads.h"
 #include "fastsbert/tokenizer.h"
 #include "fastsbert/topk.h"
 
 namespace py = pybind11;
 
 namespace {
+
+// ---------------------------------------------------------------- errors
+// Python classes of the C++ errors (fastsbert/errors.h). Each also derives from the builtin
+// a Python caller expects, and all from FastsbertError (a RuntimeError).
+struct ErrorClasses {
+  py::handle base, invalid_argument, corrupt_file, missing_file, cancelled, unsupported_tokenizer;
+};
+ErrorClasses error_classes;
+
+py::handle add_error_class(py::module_& m, const char* name, std::vector<py::handle> bases,
+                           const char* doc) {
+  py::tuple base_tuple(bases.size());
+  for (size_t i = 0; i < bases.size(); ++i) {
+    base_tuple[i] = py::reinterpret_borrow<py::object>(bases[i]);
+  }
+  const std::string qualified = std::string("fastsbert._core.") + name;
+  PyObject* cls = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, base_tuple.ptr(), nullptr);
+  if (!cls) throw py::error_already_set();
+  m.add_object(name, py::reinterpret_steal<py::object>(cls));
+  return cls;  // the module holds the reference
+}
+
+void register_errors(py::module_& m) {
+  ErrorClasses& c = error_classes;
+  c.base = add_error_class(m, "FastsbertError", {PyExc_RuntimeError},
+                           "Base of fastsbert's native errors; raised as such for runtime "
+                           "failures (ONNX Runtime cannot load or run the model).");
+  c.invalid_argument = add_error_class(m, "InvalidArgumentError", {c.base, PyExc_ValueError},
+                                       "A bad argument value (device, thread count, text).");
+  c.corrupt_file = add_error_class(m, "CorruptFileError", {c.invalid_argument},
+                                   "A malformed model or tokenizer file; the message names "
+                                   "the file, the key and the value.");
+  c.missing_file = add_error_class(m, "MissingFileError", {c.base, PyExc_FileNotFoundError},
+                                   "A missing model directory or file; the message names it.");
+  c.cancelled = add_error_class(m, "CancelledError", {c.base},
+                                "A native call was cancelled before it finished.");
+  c.unsupported_tokenizer = add_error_class(
+      m, "UnsupportedTokenizerError", {c.base},
+      "A valid tokenizer.json using a component the native tokenizer does not reproduce.");
+  py::register_exception_translator([](std::exception_ptr p) {
+    const ErrorClasses& c = error_classes;
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const fastsbert::UnsupportedTokenizer& e) {
+      PyErr_SetString(c.unsupported_tokenizer.ptr(), e.what());
+    } catch (const fastsbert::CorruptFile& e) {
+      PyErr_SetString(c.corrupt_file.ptr(), e.what());
+    } catch (const fastsbert::InvalidArgument& e) {
+      PyErr_SetString(c.invalid_argument.ptr(), e.what());
+    } catch (const fastsbert::MissingFile& e) {
+      PyErr_SetString(c.missing_file.ptr(), e.what());
+    } catch (const fastsbert::Cancelled& e) {
+      PyErr_SetString(c.cancelled.ptr(), e.what());
+    } catch (const fastsbert::Error& e) {
+      PyErr_SetString(c.base.ptr(), e.what());
+    }
+  });
+}
+
+// ---------------------------------------------------------------- interruption
+// How often the calling thread runs Python's signal handlers while native work runs: short
+// enough that Ctrl-C feels immediate, long enough to cost nothing.
+constexpr auto kSignalPollInterval = std::chrono::milliseconds(20);
+
+// Progress of a native call, handed from the native threads to the calling thread, which
+// alone calls the Python callback (with the GIL held).
+class ProgressRelay {
+ public:
+  explicit ProgressRelay(py::object callback) : callback_(std::move(callback)) {}
+  // The C++ progress option: records the count; never touches Python.
+  std::function<void(size_t)> sink() {
+    if (callback_.is_none()) return {};
+    return [this](size_t done) {
+      done_.store(done, std::memory_order_relaxed);
+      changed_.store(true, std::memory_order_release);
+    };
+  }
+  // Calls the Python callback when the count changed since the last report. GIL held.
+  void report() {
+    if (!callback_.is_none() && changed_.exchange(false, std::memory_order_acquire)) {
+      callback_(done_.load(std::memory_order_relaxed));
+    }
+  }
+
+ private:
+  py::object callback_;
+  std::atomic<size_t> done_{0};
+  std::atomic<bool> changed_{false};
+};
+
+// Threads that run native calls for Python callers (see run_interruptible). They are kept
+// between calls: a thread started per call would pay its start, and ONNX Runtime's and the
+// GEMM library's per-thread state, on every call, which single-sentence latency feels. A
+// call takes an idle one or starts one, so concurrent callers each get their own. The
+// threads are detached and never end; a forked child starts afresh (the parent's threads do
+// not exist there).
+class CallThreads {
+ public:
+  class Worker {
+   public:
+    // Hands `task` (which must not throw) to this worker.
+    void start(std::function<void()> task) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = std::move(task);
+      running_ = true;
+      cv_.notify_all();
+    }
+    // Waits up to `timeout` for the task to finish; returns whether it has.
+    template <typename Duration>
+    bool wait_for(Duration timeout) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      return cv_.wait_for(lock, timeout, [&] { return !running_; });
+    }
+
+   private:
+    friend class CallThreads;
+    void loop() {
+      std::unique_lock<std::mutex> lock(mutex_);
+      for (;;) {
+        cv_.wait(lock, [&] { return running_; });
+        std::function<void()> task = std::move(task_);
+        lock.unlock();
+        task();
+        lock.lock();
+        running_ = false;
+        cv_.notify_all();
+      }
+    }
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::function<void()> task_;
+    bool running_ = false;
+  };
+
+  // An idle worker, or a new one; nullptr when no thread can be started.
+  static Worker* acquire() {
+    CallThreads& self = instance();
+    {
+      std::lock_guard<std::mutex> lock(self.mutex_);
+      if (!self.idle_.empty()) {
+        Worker* w = self.idle_.back();
+        self.idle_.pop_back();
+        return w;
+      }
+    }
+    auto w = std::make_unique<Worker>();
+    try {
+      std::thread(&Worker::loop, w.get()).detach();
+    } catch (const std::system_error&) {
+      return nullptr;
+    }
+    return w.release();  // lives as long as its thread: for the whole process
+  }
+  // Returns a worker whose task has finished.
+  static void release(Worker* w) {
+    CallThreads& self = instance();
+    std::lock_guard<std::mutex> lock(self.mutex_);
+    self.idle_.push_back(w);
+  }
+
+ private:
+  static CallThreads*& current() {
+    static CallThreads* threads = [] {
+      pthread_atfork(nullptr, nullptr, [] { current() = new CallThreads; });
+      return new CallThreads;
+    }();
+    return threads;
+  }
+  static CallThreads& instance() { return *current(); }
+  std::mutex mutex_;
+  std::vector<Worker*> idle_;
+};
+
+// Runs `work` (native code that touches no Python object) on a call thread. The calling
+// thread, which holds the GIL on entry, waits with the GIL released and every
+// kSignalPollInterval takes it back to run signal handlers and report progress; so it is
+// never inside a long model call when Ctrl-C comes. A Python exception raised meanwhile
+// (KeyboardInterrupt, or one from the progress callback) cancels the work through `cancel`,
+// waits for it to stop, and propagates; the objects involved stay usable.
+template <typename Work>
+void run_interruptible(fastsbert::CancelToken& cancel, Work&& work,
+                       ProgressRelay* progress = nullptr) {
+  std::exception_ptr error;
+  auto body = [&]() noexcept {
+    try {
+      work();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  };
+  CallThreads::Worker* worker = CallThreads::acquire();
+  if (!worker) {
+    // No thread to be had: run here, uninterruptible but correct.
+    py::gil_scoped_release nogil;
+    body();
+  } else {
+    worker->start(body);
+    try {
+      for (bool done = false; !done;) {
+        {
+          py::gil_scoped_release nogil;
+          done = worker->wait_for(kSignalPollInterval);
+        }
+        if (progress) progress->report();
+        if (!done && PyErr_CheckSignals() != 0) throw py::error_already_set();
+      }
+    } catch (...) {
+      cancel.cancel();
+      {
+        py::gil_scoped_release nogil;
+        while (!worker->wait_for(std::chrono::hours(1))) {
+        }
+      }
+      CallThreads::release(worker);
+      throw;
+    }
+    CallThreads::release(worker);
+  }
+  if (error) std::rethrow_exception(error);
+  if (progress) progress->report();
+}
 
 // Checks that `a` is a C-contiguous 1-D array of dtype T; never casts.
 template <typename T>
@@ -58,15 +291,6 @@ std::vector<std::string_view> utf8_views(const py::list& texts, std::vector<py::
 }
 
 // ---------------------------------------------------------------- engine
-// Progress from the calling thread, which holds no GIL during the native call.
-std::function<void(size_t)> progress_callback(const py::object& progress) {
-  if (progress.is_none()) return {};
-  return [progress](size_t done) {
-    py::gil_scoped_acquire gil;
-    progress(done);
-  };
-}
-
 py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::array& ids_in,
                                       const py::array& offsets_in, int batch_size,
                                       py::object progress) {
@@ -83,14 +307,14 @@ py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::
   if (n > 0 && offsets.at(n) != ids.size()) {
     throw py::value_error("offsets: last entry must equal len(ids)");
   }
+  fastsbert::CancelToken cancel;
+  ProgressRelay relay(std::move(progress));
   fastsbert::EncodeOptions opts;
   opts.batch_size = batch_size;
-  opts.progress = progress_callback(progress);
+  opts.progress = relay.sink();
+  opts.cancel = &cancel;
   float* dst = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    self.encode_ids(seqs, dst, opts);
-  }
+  run_interruptible(cancel, [&] { self.encode_ids(seqs, dst, opts); }, &relay);
   return out;
 }
 
@@ -100,14 +324,14 @@ py::array_t<float> encoder_encode_texts(const fastsbert::Encoder& self, const py
   const auto views = utf8_views(texts, keep);
   py::array_t<float> out({static_cast<py::ssize_t>(views.size()),
                           static_cast<py::ssize_t>(self.dim())});
+  fastsbert::CancelToken cancel;
+  ProgressRelay relay(progress);
   fastsbert::EncodeOptions opts;
   opts.batch_size = batch_size;
-  opts.progress = progress_callback(progress);
+  opts.progress = relay.sink();
+  opts.cancel = &cancel;
   float* dst = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    self.encode(views, dst, opts);
-  }
+  run_interruptible(cancel, [&] { self.encode(views, dst, opts); }, &relay);
   return out;
 }
 
@@ -157,10 +381,12 @@ py::tuple topk_topk(const py::array& queries_in, const py::object& corpus_in, in
   const bool self = corpus_in.is_none();
   const auto corpus = self ? queries : require_matrix(corpus_in.cast<py::array>(), "corpus");
   const size_t k = require_count(k_in, "k");
+  fastsbert::CancelToken cancel;
   fastsbert::TopkOptions o;
   o.metric = parse_metric(metric);
   o.threads = threads;
   o.device = device;
+  o.cancel = &cancel;
   const size_t n = self ? (corpus.rows == 0 ? 0 : corpus.rows - 1) : corpus.rows;
   const auto q = static_cast<py::ssize_t>(queries.rows);
   const auto kk = static_cast<py::ssize_t>(fastsbert::topk_columns(k, n));
@@ -168,29 +394,27 @@ py::tuple topk_topk(const py::array& queries_in, const py::object& corpus_in, in
   py::array_t<int64_t> indices({q, kk});
   float* s = scores.mutable_data();
   int64_t* i = indices.mutable_data();
-  {
-    py::gil_scoped_release nogil;
+  run_interruptible(cancel, [&] {
     if (self) {
       fastsbert::topk_self(queries, k, s, i, o);
     } else {
       fastsbert::topk_search(queries, corpus, k, s, i, o);
     }
-  }
+  });
   return py::make_tuple(scores, indices);
 }
 
 py::tuple topk_pairs(const py::array& x_in, int64_t k, int64_t max_pairs,
                      const std::string& metric, int threads) {
   const auto x = require_matrix(x_in, "embeddings");
+  fastsbert::CancelToken cancel;
   fastsbert::TopkOptions o;
   o.metric = parse_metric(metric);
   o.threads = threads;
+  o.cancel = &cancel;
   fastsbert::ScoredPairs r;
   const size_t kc = require_count(k, "top_k"), mp = require_count(max_pairs, "max_pairs");
-  {
-    py::gil_scoped_release nogil;
-    r = fastsbert::topk_pairs(x, kc, mp, o);
-  }
+  run_interruptible(cancel, [&] { r = fastsbert::topk_pairs(x, kc, mp, o); });
   const auto count = static_cast<py::ssize_t>(r.scores.size());
   return py::make_tuple(adopt(std::move(r.scores), {count}),
                         adopt(std::move(r.pairs), {count, 2}));
@@ -199,25 +423,43 @@ py::tuple topk_pairs(const py::array& x_in, int64_t k, int64_t max_pairs,
 py::tuple topk_communities(const py::array& x_in, double threshold, int64_t min_size,
                            int threads) {
   const auto x = require_matrix(x_in, "embeddings");
+  fastsbert::CancelToken cancel;
   fastsbert::TopkOptions o;
   o.threads = threads;
+  o.cancel = &cancel;
   fastsbert::Communities r;
   const size_t ms = require_count(min_size, "min_community_size");
-  {
-    py::gil_scoped_release nogil;
-    r = fastsbert::topk_communities(x, static_cast<float>(threshold), ms, o);
-  }
+  run_interruptible(
+      cancel, [&] { r = fastsbert::topk_communities(x, static_cast<float>(threshold), ms, o); });
   const auto n_off = static_cast<py::ssize_t>(r.offsets.size());
   const auto n_mem = static_cast<py::ssize_t>(r.members.size());
   return py::make_tuple(adopt(std::move(r.offsets), {n_off}), adopt(std::move(r.members), {n_mem}));
 }
 
 // ---------------------------------------------------------------- tokenizer
-// A 1-D int64 array that takes over a vector's buffer (one allocation, no copy).
-py::array_t<int64_t> vector_to_array(std::vector<int64_t>&& v) {
-  auto* owned = new std::vector<int64_t>(std::move(v));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<int64_t>*>(p); });
-  return py::array_t<int64_t>({static_cast<py::ssize_t>(owned->size())}, owned->data(), free_when_done);
+void tokenize_interruptible(const fastsbert::Tokenizer& self,
+                            const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                            std::vector<int64_t>& offsets, size_t max_length, int threads) {
+  fastsbert::CancelToken cancel;
+  run_interruptible(
+      cancel, [&] { self.encode_batch_csr(texts, ids, offsets, max_length, threads, &cancel); });
+}
+
+// CSR token ids as two 1-D int64 arrays that take over the vectors' buffers.
+py::tuple csr_arrays(std::vector<int64_t>&& ids, std::vector<int64_t>&& offsets) {
+  const auto n_ids = static_cast<py::ssize_t>(ids.size());
+  const auto n_off = static_cast<py::ssize_t>(offsets.size());
+  return py::make_tuple(adopt(std::move(ids), {n_ids}), adopt(std::move(offsets), {n_off}));
+}
+
+py::tuple encoder_tokenize(const fastsbert::Encoder& self, const py::list& texts,
+                           size_t max_length) {
+  std::vector<py::object> keep;
+  const auto views = utf8_views(texts, keep);
+  std::vector<int64_t> ids, offsets;
+  fastsbert::CancelToken cancel;
+  run_interruptible(cancel, [&] { self.tokenize(views, ids, offsets, max_length, &cancel); });
+  return csr_arrays(std::move(ids), std::move(offsets));
 }
 
 py::tuple tokenizer_encode_csr(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
@@ -225,11 +467,8 @@ py::tuple tokenizer_encode_csr(const fastsbert::Tokenizer& self, const py::list&
   std::vector<py::object> keep;
   const auto views = utf8_views(texts, keep);
   std::vector<int64_t> ids, offsets;
-  {
-    py::gil_scoped_release nogil;
-    self.encode_batch_csr(views, ids, offsets, max_length, threads);
-  }
-  return py::make_tuple(vector_to_array(std::move(ids)), vector_to_array(std::move(offsets)));
+  tokenize_interruptible(self, views, ids, offsets, max_length, threads);
+  return csr_arrays(std::move(ids), std::move(offsets));
 }
 
 py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::list& texts, size_t max_length,
@@ -237,10 +476,7 @@ py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::li
   std::vector<py::object> keep;
   const auto views = utf8_views(texts, keep);
   std::vector<int64_t> ids, offsets;
-  {
-    py::gil_scoped_release nogil;
-    self.encode_batch_csr(views, ids, offsets, max_length, threads);
-  }
+  tokenize_interruptible(self, views, ids, offsets, max_length, threads);
   const size_t n = views.size();
   size_t width = 0;
   for (size_t i = 0; i < n; ++i) width = std::max<size_t>(width, static_cast<size_t>(offsets[i + 1] - offsets[i]));
@@ -265,7 +501,10 @@ py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::li
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastsbert native core (private; use the fastsbert package)";
-  py::register_exception<fastsbert::Error>(m, "FastsbertError", PyExc_RuntimeError);
+  register_errors(m);
+  m.def("available_cpus", &fastsbert::available_cpus,
+        "CPUs this process may run on (its affinity mask): what threads=0 means, and the cap "
+        "on larger thread counts.");
 
   // ---------------------------------------------------------------- engine
   py::class_<fastsbert::Encoder>(m, "Encoder")
@@ -291,6 +530,9 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("has_tokenizer", &fastsbert::Encoder::has_tokenizer)
       .def_property_readonly("tokenizer_unavailable_reason",
                              &fastsbert::Encoder::tokenizer_unavailable_reason)
+      .def("tokenize", &encoder_tokenize, py::arg("texts"), py::arg("max_length") = 0,
+           "Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)); "
+           "each cut to max_length tokens (0: max_seq_length).")
       .def("encode_texts", &encoder_encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
            py::arg("progress") = py::none(),
            "Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.")
@@ -300,9 +542,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("onnxruntime_version", &fastsbert::onnxruntime_version);
 
   // ---------------------------------------------------------------- tokenizer
-  // Registered after FastsbertError, so it is tried first for this subclass.
-  py::register_exception<fastsbert::UnsupportedTokenizer>(m, "UnsupportedTokenizerError",
-                                                         m.attr("FastsbertError"));
   py::class_<fastsbert::Tokenizer>(m, "Tokenizer")
       .def_static("from_file",
                   [](const std::string& path) {
@@ -329,10 +568,7 @@ PYBIND11_MODULE(_core, m) {
              std::vector<py::object> keep;
              const auto views = utf8_views(texts, keep);
              std::vector<int64_t> ids, offsets;
-             {
-               py::gil_scoped_release nogil;
-               self.encode_batch_csr(views, ids, offsets, max_length, threads);
-             }
+             tokenize_interruptible(self, views, ids, offsets, max_length, threads);
              py::list out(views.size());
              for (size_t i = 0; i < views.size(); ++i) {
                py::list row(static_cast<size_t>(offsets[i + 1] - offsets[i]));

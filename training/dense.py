@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from torch import Tensor, nn
@@ -13,12 +14,32 @@ def _activation_name(act: nn.Module) -> str:
 
 
 def _activation_from_name(name: str) -> nn.Module:
-    # Only torch activations are instantiated from a config: arbitrary import paths in a
-    # downloaded file would run foreign code.
-    if not name.startswith("torch."):
-        raise ValueError(f"Dense activation {name!r} is not a torch.nn module")
-    module_name, _, cls_name = name.rpartition(".")
-    return getattr(importlib.import_module(module_name), cls_name)()
+    """Instantiates the activation a Dense config names, e.g.
+    ``torch.nn.modules.activation.Tanh`` or ``torch.nn.GELU``.
+
+    Only ``torch.nn.Module`` subclasses from ``torch.nn`` are allowed, as in
+    sentence-transformers without ``trust_remote_code``: a config from a downloaded model
+    must not be able to import or call anything else (``os.system``,
+    ``torch.nn.functional.relu``, ``torch.load``). Raises ``ValueError`` naming ``name``.
+    """
+    module_name, _, cls_name = name.rpartition(".") if isinstance(name, str) else ("", "", "")
+    cls = None
+    if module_name == "torch.nn" or module_name.startswith("torch.nn."):
+        with contextlib.suppress(ImportError, AttributeError):
+            found = getattr(importlib.import_module(module_name), cls_name)
+            if isinstance(found, type) and issubclass(found, nn.Module):
+                cls = found
+    if cls is None:
+        raise ValueError(
+            f"Dense activation_function {name!r} is not a torch.nn module class; "
+            "only torch.nn activations (e.g. torch.nn.modules.activation.Tanh) are loaded"
+        )
+    try:
+        return cls()
+    except TypeError as exc:  # a module class that needs arguments, such as torch.nn.Linear
+        raise ValueError(
+            f"Dense activation_function {name!r} cannot be built without arguments: {exc}"
+        ) from exc
 
 
 class Dense(nn.Module):

@@ -14,7 +14,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
 
-from .checkpoint import capture_rng, load_latest, restore_rng, save_checkpoint
+from .checkpoint import (
+    capture_rng,
+    list_checkpoints,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,10 +157,12 @@ def fit(
     makes CPU runs repeatable. With ``checkpoint_path``, a checkpoint is written every
     ``checkpoint_save_steps`` optimizer steps and, when ``resume_from_checkpoint``, a run
     started again continues from the newest one with the same result as if it had not
-    stopped. ``evaluator(model, output_path, epoch, steps)`` runs every
-    ``evaluation_steps`` steps and after each epoch; with ``save_best_model`` the best
-    model (by ``evaluator.primary_metric``) is saved to ``output_path``, otherwise the
-    final model is.
+    stopped. Checkpoints hold safetensors and JSON only, so resuming runs no code from
+    the checkpoint folder; one in the older pickled format is refused with a
+    ``ValueError`` (see :mod:`.checkpoint`). ``evaluator(model, output_path, epoch,
+    steps)`` runs every ``evaluation_steps`` steps and after each epoch; with
+    ``save_best_model`` the best model (by ``evaluator.primary_metric``) is saved to
+    ``output_path``, otherwise the final model is.
 
     A non-finite loss or gradient stops training with ``FloatingPointError``.
 
@@ -226,9 +234,11 @@ def fit(
     data = _Objectives(loaders)
     start_epoch, start_step, global_step = 0, 0, 0
     best_score, evaluations, loss_sum, loss_count = None, [], 0.0, 0
-    if checkpoint_path is not None and resume_from_checkpoint:
-        state = load_latest(checkpoint_path)
-        if state is not None:
+    found = list_checkpoints(checkpoint_path) if checkpoint_path is not None else []
+    if resume_from_checkpoint and found:
+        folder = found[-1][1]
+        state = load_checkpoint(folder)
+        try:
             container.load_state_dict(state["modules"])
             optimizer.load_state_dict(state["optimizer"])
             lr_schedule.load_state_dict(state["scheduler"])
@@ -244,7 +254,11 @@ def fit(
             if start_step < steps_per_epoch:
                 data.resume(state["data"])
             restore_rng(state["rng"])
-            logger.info("resumed from checkpoint at step %d", global_step)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(
+                f"{folder}: cannot resume from this checkpoint ({type(exc).__name__}: {exc})"
+            ) from exc
+        logger.info("resumed from checkpoint at step %d", global_step)
 
     def evaluate(epoch: int, steps: int) -> None:
         nonlocal best_score

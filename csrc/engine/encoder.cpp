@@ -6,12 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
-#include <fstream>
 #include <mutex>
-#include <system_error>
-#include <thread>
 
+#include "common/parallel.h"
 #include "engine/batcher.h"
 #include "engine/model_dir.h"
 #include "engine/io_binding.h"
@@ -22,11 +19,6 @@
 namespace fastsbert {
 
 namespace {
-
-int hardware_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -40,11 +32,14 @@ int parse_device(const std::string& device) {
   if (device == "cuda") return 0;
   if (device.rfind("cuda:", 0) == 0) {
     const std::string id = device.substr(5);
-    if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) {
+    constexpr size_t kMaxDigits = 6;  // far above any device count, far below int overflow
+    if (!id.empty() && id.size() <= kMaxDigits &&
+        id.find_first_not_of("0123456789") == std::string::npos) {
       return std::atoi(id.c_str());
     }
   }
-  throw Error("unknown device '" + device + "': expected 'cpu', 'cuda' or 'cuda:N'");
+  throw InvalidArgument("unknown device '" + device +
+                        "': expected 'cpu', 'cuda' or 'cuda:N' with N a device number >= 0");
 }
 
 // Padded input tensors for one batch, reused across the batches a worker runs.
@@ -52,6 +47,49 @@ struct BatchBuffers {
   std::vector<int64_t> input_ids;
   std::vector<int64_t> attention_mask;
   std::vector<int64_t> token_type_ids;
+};
+
+// The RunOptions of one encode call's model calls in flight, so that a cancellation can
+// stop them mid-call (one batch of a large model can take seconds). Each model call gets
+// fresh RunOptions, so a terminated call leaves nothing behind for the next one.
+class RunsInFlight {
+ public:
+  // Registers `run`, or terminates it at once when the call is already being stopped.
+  void add(Ort::RunOptions& run) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (terminated_) run.SetTerminate();
+    runs_.push_back(&run);
+  }
+  void remove(Ort::RunOptions& run) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    runs_.erase(std::find(runs_.begin(), runs_.end(), &run));
+  }
+  void terminate_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    terminated_ = true;
+    for (Ort::RunOptions* run : runs_) run->SetTerminate();
+  }
+
+ private:
+  std::mutex mutex_;
+  bool terminated_ = false;
+  std::vector<Ort::RunOptions*> runs_;
+};
+
+// The ONNX Runtime objects of an Encoder. They exist only once the runtime is loaded: the
+// C++ wrappers release through the runtime's API table even when empty, so an Ort member
+// destroyed before Ort::InitApi (say, while a failed constructor unwinds) would call through
+// a null table.
+struct OrtSessions {
+  Ort::Session bulk{nullptr};
+  std::vector<const char*> input_names;  // point into ModelDir::inputs
+  std::string output_name;
+  // For calls that form a single batch (one text, a few short ones) parallel calls cannot
+  // help, so a second session that splits operators over every thread serves them; it is
+  // created on first use, so bulk-only users never pay its memory.
+  Ort::SessionOptions latency_options{nullptr};
+  std::once_flag latency_once;
+  Ort::Session latency{nullptr};
 };
 
 }  // namespace
@@ -64,37 +102,35 @@ struct Encoder::Impl {
   // Model calls go through I/O binding: always on CUDA; on the CPU only when
   // FASTSBERT_IO_BINDING=1, so the binding path can be checked on any machine.
   bool io_binding = false;
-  Ort::Session session{nullptr};
-  std::vector<const char*> input_names;  // point into model.inputs
-  std::string output_name;
   // Model calls in flight at once. On the CPU, W single-threaded calls on separate batches
   // beat one call split over W threads: small GEMMs and the many small ops of a BERT
   // layer do not parallelise well, and independent calls need no synchronisation.
   int workers = 1;
   int threads = 1;
   int64_t max_batch_tokens = engine::kCpuBatchTokens;
-  // For calls that form a single batch (one text, a few short ones) parallel calls cannot
-  // help, so a second session that splits operators over every thread serves them; it is
-  // created on first use, so bulk-only users never pay its memory.
-  Ort::SessionOptions latency_options{nullptr};
-  mutable std::once_flag latency_once;
-  mutable Ort::Session latency_session{nullptr};
+  std::unique_ptr<OrtSessions> ort;
   std::unique_ptr<Tokenizer> tokenizer;  // null when tokenizer.json is absent or unsupported
   std::string tokenizer_reason;
 
   Ort::Session& session_for(size_t batches) const;
   void run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
                  const engine::Batch& batch, const TokenSequences& seqs, BatchBuffers& buf,
-                 float* out) const;
+                 float* out, RunsInFlight& runs, const CancelToken* cancel) const;
 };
 
 Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
     : impl_(std::make_unique<Impl>()) {
   Impl& im = *impl_;
-  im.model = engine::read_model_dir(model_dir);
-  im.device = options.device;
+  // Arguments first, so that a bad one is reported before anything is loaded.
+  if (options.threads < 0) {
+    throw InvalidArgument("threads must be >= 0 (0: all available CPUs), got " +
+                          std::to_string(options.threads));
+  }
   const int device_id = parse_device(options.device);
-  auto& rt = engine::OrtRuntime::get(options.ort_library);
+  im.device = options.device;
+  const int threads = thread_count(options.threads);
+  im.threads = threads;
+  im.model = engine::read_model_dir(model_dir);
   im.device_id = device_id;
   const engine::PrecisionChoice precision =
       engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
@@ -102,9 +138,10 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   im.dtype = precision.dtype;
   const char* io_binding_env = std::getenv("FASTSBERT_IO_BINDING");
   im.io_binding = device_id >= 0 || (io_binding_env && std::string(io_binding_env) == "1");
+  auto& rt = engine::OrtRuntime::get(options.ort_library);
 
-  const int threads = options.threads > 0 ? options.threads : hardware_threads();
-  im.threads = threads;
+  im.ort = std::make_unique<OrtSessions>();
+  OrtSessions& ort = *im.ort;
   im.max_batch_tokens = env_int(
       "FASTSBERT_BATCH_TOKENS",
       static_cast<int>(device_id >= 0 ? engine::kCudaBatchTokens : engine::kCpuBatchTokens));
@@ -131,8 +168,8 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   } else {
     im.workers = std::min(env_int("FASTSBERT_WORKERS", threads), threads);
     if (im.workers > 1) {
-      im.latency_options = so.Clone();
-      im.latency_options.SetIntraOpNumThreads(threads);
+      ort.latency_options = so.Clone();
+      ort.latency_options.SetIntraOpNumThreads(threads);
     }
     so.SetIntraOpNumThreads(std::max(1, threads / im.workers));
     // Spinning threads burn the cores the other workers need.
@@ -140,7 +177,7 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   }
 
   try {
-    im.session = Ort::Session(rt.env(), im.model.onnx_path.c_str(), so);
+    ort.bulk = Ort::Session(rt.env(), im.model.onnx_path.c_str(), so);
   } catch (const Ort::Exception& e) {
     throw Error("cannot load " + im.model.onnx_path + ": " + e.what());
   }
@@ -148,32 +185,31 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   // The graph's inputs must be the ones fastsbert.json names (input_ids, attention_mask and
   // optionally token_type_ids), and it must have exactly one output: the embedding.
   Ort::AllocatorWithDefaultOptions alloc;
-  const size_t n_in = im.session.GetInputCount();
+  const size_t n_in = ort.bulk.GetInputCount();
   if (n_in != im.model.inputs.size()) {
-    throw Error(im.model.onnx_path + " has " + std::to_string(n_in) +
-                " inputs but fastsbert.json lists " + std::to_string(im.model.inputs.size()));
+    throw CorruptFile(im.model.onnx_path + " has " + std::to_string(n_in) + " inputs but " +
+                      im.model.path + "/fastsbert.json lists " +
+                      std::to_string(im.model.inputs.size()));
   }
   for (size_t i = 0; i < n_in; ++i) {
-    const std::string name = im.session.GetInputNameAllocated(i, alloc).get();
-    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids") {
-      throw Error(im.model.onnx_path + ": unsupported graph input '" + name + "'");
+    const std::string name = ort.bulk.GetInputNameAllocated(i, alloc).get();
+    if (!engine::is_known_input(name)) {
+      throw CorruptFile(im.model.onnx_path + ": unsupported graph input '" + name + "'");
     }
     im.model.inputs[i] = name;
   }
-  for (const auto& name : im.model.inputs) im.input_names.push_back(name.c_str());
-  if (im.session.GetOutputCount() != 1) {
-    throw Error(im.model.onnx_path + ": expected one output (the sentence embedding)");
+  for (const auto& name : im.model.inputs) ort.input_names.push_back(name.c_str());
+  if (ort.bulk.GetOutputCount() != 1) {
+    throw CorruptFile(im.model.onnx_path + ": expected one output (the sentence embedding)");
   }
-  im.output_name = im.session.GetOutputNameAllocated(0, alloc).get();
+  ort.output_name = ort.bulk.GetOutputNameAllocated(0, alloc).get();
 
   const std::string tokenizer_path = im.model.path + "/tokenizer.json";
   try {
     im.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(tokenizer_path));
   } catch (const UnsupportedTokenizer& e) {
     im.tokenizer_reason = e.what();
-  } catch (const Error& e) {
-    std::ifstream probe(tokenizer_path);
-    if (probe) throw Error("corrupt " + tokenizer_path + ": " + e.what());
+  } catch (const MissingFile&) {
     im.tokenizer_reason = "model directory " + im.model.path + " has no tokenizer.json";
   }
 }
@@ -183,13 +219,19 @@ const std::string& Encoder::tokenizer_unavailable_reason() const {
   return impl_->tokenizer_reason;
 }
 
-void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
-                     const EncodeOptions& options) const {
+void Encoder::tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                       std::vector<int64_t>& offsets, size_t max_length,
+                       const CancelToken* cancel) const {
   const Impl& im = *impl_;
   if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
+  if (max_length == 0) max_length = static_cast<size_t>(im.model.config.max_seq_length);
+  im.tokenizer->encode_batch_csr(texts, ids, offsets, max_length, im.threads, cancel);
+}
+
+void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
+                     const EncodeOptions& options) const {
   std::vector<int64_t> ids, offsets;
-  im.tokenizer->encode_batch_csr(texts, ids, offsets,
-                                 static_cast<size_t>(im.model.config.max_seq_length), im.threads);
+  tokenize(texts, ids, offsets, 0, options.cancel);
   encode_ids(TokenSequences{ids.data(), offsets.data(), texts.size()}, out, options);
 }
 
@@ -202,17 +244,22 @@ const std::string& Encoder::model_dir() const { return impl_->model.path; }
 const std::string& Encoder::dtype() const { return impl_->dtype; }
 
 Ort::Session& Encoder::Impl::session_for(size_t batches) const {
-  if (batches != 1 || !latency_options) return const_cast<Ort::Session&>(session);
-  std::call_once(latency_once, [this] {
+  if (batches != 1 || !ort->latency_options) return ort->bulk;
+  std::call_once(ort->latency_once, [this] {
     auto& rt = engine::OrtRuntime::get("");
-    latency_session = Ort::Session(rt.env(), model.onnx_path.c_str(), latency_options);
+    try {
+      ort->latency = Ort::Session(rt.env(), model.onnx_path.c_str(), ort->latency_options);
+    } catch (const Ort::Exception& e) {
+      throw Error("cannot load " + model.onnx_path + ": " + e.what());
+    }
   });
-  return latency_session;
+  return ort->latency;
 }
 
 void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
                               const engine::Batch& batch, const TokenSequences& seqs,
-                              BatchBuffers& buf, float* out) const {
+                              BatchBuffers& buf, float* out, RunsInFlight& runs,
+                              const CancelToken* cancel) const {
   const int64_t rows = static_cast<int64_t>(batch.end - batch.begin);
   const int64_t len = batch.max_len;
   const size_t cells = static_cast<size_t>(rows * len);
@@ -231,7 +278,7 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
   const std::array<int64_t, 2> shape{rows, len};
   auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   std::vector<Ort::Value> values;
-  values.reserve(input_names.size());
+  values.reserve(ort->input_names.size());
   for (const auto& name : model.inputs) {
     std::vector<int64_t>& src = name == "input_ids"        ? buf.input_ids
                                 : name == "attention_mask" ? buf.attention_mask
@@ -239,12 +286,24 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
     values.push_back(Ort::Value::CreateTensor<int64_t>(mem, src.data(), cells, shape.data(),
                                                        shape.size()));
   }
-  const char* out_name = output_name.c_str();
-  auto result =
-      io_binding
-          ? engine::run_bound(run_session, input_names, values, out_name)
-          : run_session.Run(Ort::RunOptions{nullptr}, input_names.data(), values.data(),
-                            values.size(), &out_name, 1);
+  const char* out_name = ort->output_name.c_str();
+  Ort::RunOptions run;
+  runs.add(run);
+  std::vector<Ort::Value> result;
+  try {
+    throw_if_cancelled(cancel);
+    result = io_binding ? engine::run_bound(run_session, run, ort->input_names, values, out_name)
+                        : run_session.Run(run, ort->input_names.data(), values.data(),
+                                          values.size(), &out_name, 1);
+  } catch (const Ort::Exception& e) {
+    runs.remove(run);
+    throw_if_cancelled(cancel);  // the run was terminated
+    throw Error(std::string("ONNX Runtime failed while encoding: ") + e.what());
+  } catch (...) {
+    runs.remove(run);
+    throw;
+  }
+  runs.remove(run);
 
   const auto info = result[0].GetTensorTypeAndShapeInfo();
   const auto out_shape = info.GetShape();
@@ -266,66 +325,44 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
                          const EncodeOptions& options) const {
   const Impl& im = *impl_;
   if (seqs.count == 0) return;
-  if (!seqs.ids || !seqs.offsets || !out) throw Error("encode_ids: null buffer");
-  if (options.batch_size < 1) throw Error("batch_size must be at least 1");
+  if (!seqs.ids || !seqs.offsets || !out) throw InvalidArgument("encode_ids: null buffer");
+  if (options.batch_size < 1) {
+    throw InvalidArgument("batch_size must be at least 1, got " +
+                          std::to_string(options.batch_size));
+  }
   const int64_t max_len = im.model.config.max_seq_length;
-  if (seqs.offsets[0] != 0) throw Error("encode_ids: offsets[0] must be 0");
+  if (seqs.offsets[0] != 0) throw InvalidArgument("encode_ids: offsets[0] must be 0");
   for (size_t i = 0; i < seqs.count; ++i) {
     const int64_t n = seqs.offsets[i + 1] - seqs.offsets[i];
-    if (n < 0) throw Error("encode_ids: offsets must not decrease (at sequence " + std::to_string(i) + ")");
+    if (n < 0) {
+      throw InvalidArgument("encode_ids: offsets must not decrease (at sequence " +
+                            std::to_string(i) + ")");
+    }
     if (n > max_len) {
-      throw Error("sequence " + std::to_string(i) + " has " + std::to_string(n) +
-                  " tokens, more than max_seq_length " + std::to_string(max_len));
+      throw InvalidArgument("sequence " + std::to_string(i) + " has " + std::to_string(n) +
+                            " tokens, more than max_seq_length " + std::to_string(max_len));
     }
   }
 
   const engine::BatchPlan plan = engine::plan_batches(
       seqs.offsets, seqs.count, static_cast<size_t>(options.batch_size), im.max_batch_tokens);
   Ort::Session& run_session = im.session_for(plan.batches.size());
-  std::atomic<size_t> next_batch{0};
+  const size_t n_batches = plan.batches.size();
+  std::vector<BatchBuffers> buffers(parallel_workers(n_batches, im.workers));
+  RunsInFlight runs;
+  CancelToken::Subscription stop_runs;
+  if (options.cancel) stop_runs = options.cancel->on_cancel([&runs] { runs.terminate_all(); });
   std::atomic<size_t> done{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-
-  auto worker = [&](bool report) {
-    BatchBuffers buf;
-    try {
-      for (;;) {
-        if (failed.load(std::memory_order_relaxed)) return;
-        const size_t b = next_batch.fetch_add(1);
-        if (b >= plan.batches.size()) return;
-        const engine::Batch& batch = plan.batches[b];
-        im.run_batch(run_session, plan, batch, seqs, buf, out);
-        const size_t now = done.fetch_add(batch.end - batch.begin) + (batch.end - batch.begin);
-        if (report && options.progress) options.progress(now);
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      failed = true;
-    }
-  };
-
-  const size_t extra = std::min<size_t>(static_cast<size_t>(im.workers), plan.batches.size()) - 1;
-  std::vector<std::thread> threads;
-  threads.reserve(extra);
-  for (size_t t = 0; t < extra; ++t) {
-    try {
-      threads.emplace_back(worker, false);
-    } catch (const std::system_error&) {
-      break;  // no more threads to be had: the ones running (and this one) do the work
-    }
-  }
-  worker(true);
-  for (auto& t : threads) t.join();
-
-  if (error) {
-    try {
-      std::rethrow_exception(error);
-    } catch (const Ort::Exception& e) {
-      throw Error(std::string("ONNX Runtime failed while encoding: ") + e.what());
-    }
+  try {
+    parallel_for(n_batches, im.workers, options.cancel, [&](size_t b, size_t worker) {
+      const engine::Batch& batch = plan.batches[b];
+      im.run_batch(run_session, plan, batch, seqs, buffers[worker], out, runs, options.cancel);
+      const size_t rows = batch.end - batch.begin;
+      const size_t now = done.fetch_add(rows) + rows;
+      if (worker == 0 && options.progress) options.progress(now);  // worker 0: calling thread
+    });
+  } catch (const Ort::Exception& e) {
+    throw Error(std::string("ONNX Runtime failed while encoding: ") + e.what());
   }
   if (options.progress) options.progress(seqs.count);
 }

@@ -12,7 +12,8 @@ namespace fastsbert::engine {
 // the run, so the inputs go to the device once (synchronised before the run), every
 // intermediate stays there, and the provider copies only the (batch, dim) embedding
 // back, into memory ONNX Runtime allocates for it.
-std::vector<Ort::Value> run_bound(Ort::Session& session, const std::vector<const char*>& input_names,
+std::vector<Ort::Value> run_bound(Ort::Session& session, const Ort::RunOptions& run,
+                                  const std::vector<const char*>& input_names,
                                   const std::vector<Ort::Value>& inputs, const char* output_name);
 
 }  // namespace fastsbert::engine

@@ -2,11 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include "common/json.h"
 
 namespace fastsbert::engine {
 
 namespace {
+
 bool is_dir(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -15,34 +19,136 @@ bool is_file(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
+
+// A JSON value as it would read in an error message (long strings cut).
+std::string describe(const json::Value& v) {
+  constexpr size_t kMaxShown = 40;
+  switch (v.type()) {
+    case json::Value::Type::Null: return "null";
+    case json::Value::Type::Bool: return v.as_bool() ? "true" : "false";
+    case json::Value::Type::Number: return v.number_text();
+    case json::Value::Type::String: {
+      const std::string& s = v.as_string();
+      return "\"" + (s.size() > kMaxShown ? s.substr(0, kMaxShown) + "..." : s) + "\"";
+    }
+    case json::Value::Type::Array: return "a list";
+    case json::Value::Type::Object: return "an object";
+  }
+  return "?";
+}
+
+// Typed reads of fastsbert.json's keys; every failure names the file, the key and the value.
+class ConfigReader {
+ public:
+  ConfigReader(const std::string& path, const json::Value& root) : path_(path), root_(root) {
+    if (!root.is_object()) fail("the file must hold a JSON object, got " + describe(root));
+  }
+
+  const json::Value* find(std::string_view key) const { return root_.find(key); }
+
+  const json::Value& require(std::string_view key) const {
+    const json::Value* v = root_.find(key);
+    if (!v) fail("key \"" + std::string(key) + "\" is missing");
+    return *v;
+  }
+
+  int64_t integer(std::string_view key, int64_t min) const {
+    return integer_value(key, require(key), min);
+  }
+  int64_t integer_value(std::string_view key, const json::Value& v, int64_t min) const {
+    if (!v.is_number() || v.number_text().find_first_of(".eE") != std::string::npos) {
+      bad(key, v, "an integer");
+    }
+    int64_t n = 0;
+    try {
+      n = v.as_int();
+    } catch (const std::exception&) {
+      bad(key, v, "an integer in the 64-bit range");
+    }
+    if (n < min) bad(key, v, "an integer >= " + std::to_string(min));
+    return n;
+  }
+  const std::string& string(std::string_view key) const {
+    const json::Value& v = require(key);
+    if (!v.is_string()) bad(key, v, "a string");
+    return v.as_string();
+  }
+  bool boolean(std::string_view key) const {
+    const json::Value& v = require(key);
+    if (!v.is_bool()) bad(key, v, "true or false");
+    return v.as_bool();
+  }
+
+  [[noreturn]] void bad(std::string_view key, const json::Value& v,
+                        const std::string& expected) const {
+    fail("key \"" + std::string(key) + "\" must be " + expected + ", got " + describe(v));
+  }
+  [[noreturn]] void fail(const std::string& why) const {
+    throw CorruptFile("corrupt " + path_ + ": " + why);
+  }
+
+ private:
+  const std::string& path_;
+  const json::Value& root_;
+};
+
 }  // namespace
 
+bool is_known_input(const std::string& name) {
+  return std::find(std::begin(kInputNames), std::end(kInputNames), name) != std::end(kInputNames);
+}
+
 ModelDir read_model_dir(const std::string& path) {
-  if (!is_dir(path)) throw Error("model directory not found: " + path);
+  if (!is_dir(path)) throw MissingFile("model directory not found: " + path);
   ModelDir md;
   md.path = path;
   md.onnx_path = path + "/model.onnx";
   const std::string config_path = path + "/fastsbert.json";
   if (!is_file(config_path)) {
-    throw Error("model directory " + path + " has no fastsbert.json (export it with `fastsbert export`)");
+    throw MissingFile("model directory " + path + " has no fastsbert.json (" + config_path +
+                      "; export the model with `fastsbert export`)");
   }
-  if (!is_file(md.onnx_path)) throw Error("model directory " + path + " has no model.onnx");
+  if (!is_file(md.onnx_path)) {
+    throw MissingFile("model directory " + path + " has no model.onnx (" + md.onnx_path + ")");
+  }
 
+  json::Value root;
   try {
-    json::Value cfg = json::parse_file(config_path);
-    md.config.dim = cfg.at("dim").as_int("dim");
-    md.config.max_seq_length = cfg.at("max_seq_length").as_int("max_seq_length");
-    md.config.pooling = cfg.at("pooling").as_string("pooling");
-    md.config.normalize = cfg.at("normalize").as_bool("normalize");
-    md.config.pad_token_id = cfg.at("pad_token_id").as_int("pad_token_id");
-    for (const auto& name : cfg.at("inputs").as_array("inputs")) {
-      md.inputs.push_back(name.as_string("inputs[]"));
-    }
+    root = json::parse_file(config_path);
+  } catch (const json::ParseError& e) {
+    throw CorruptFile(std::string("corrupt ") + e.what());  // the message starts with the path
   } catch (const std::exception& e) {
-    throw Error("corrupt " + config_path + ": " + e.what());
+    throw Error(e.what());  // unreadable (permissions, I/O): names the path
   }
-  if (md.config.dim <= 0 || md.config.max_seq_length <= 0) {
-    throw Error("corrupt " + config_path + ": dim and max_seq_length must be positive");
+  const ConfigReader cfg(config_path, root);
+  ModelConfig& c = md.config;
+  c.dim = cfg.integer("dim", 1);
+  c.max_seq_length = cfg.integer("max_seq_length", 1);
+  if (const json::Value* v = cfg.find("max_positions")) {
+    c.max_positions = cfg.integer_value("max_positions", *v, 1);
+    if (c.max_seq_length > c.max_positions) {
+      cfg.fail("max_seq_length " + std::to_string(c.max_seq_length) +
+               " exceeds max_positions " + std::to_string(c.max_positions) +
+               " (the longest sequence the model's position embeddings take)");
+    }
+  }
+  c.pooling = cfg.string("pooling");
+  c.normalize = cfg.boolean("normalize");
+  c.pad_token_id = cfg.integer("pad_token_id", 0);
+
+  const json::Value& inputs = cfg.require("inputs");
+  if (!inputs.is_array() || inputs.as_array().empty()) {
+    cfg.bad("inputs", inputs, "a non-empty list of input names");
+  }
+  for (const json::Value& name : inputs.as_array()) {
+    if (!name.is_string() || !is_known_input(name.as_string())) {
+      cfg.fail("key \"inputs\" holds " + describe(name) +
+               ", which is not one of \"input_ids\", \"attention_mask\", \"token_type_ids\"");
+    }
+    if (std::find(md.inputs.begin(), md.inputs.end(), name.as_string()) != md.inputs.end()) {
+      cfg.fail("key \"inputs\" lists \"" + name.as_string() + "\" twice");
+    }
+    md.inputs.push_back(name.as_string());
   }
   return md;
 }

@@ -6,7 +6,7 @@
 
 #include "common/cpu_features.h"
 #include "common/json.h"
-#include "fastsbert/encoder.h"
+#include "fastsbert/errors.h"
 
 namespace fastsbert::engine {
 
@@ -47,10 +47,10 @@ Variant read_variant(const std::string& model_dir, const std::string& dtype) {
     out.figures = "mean cosine " + format_figure(v->find("mean_cosine")) + ", p1 cosine " +
                   format_figure(v->find("p1_cosine"));
   } catch (const std::exception& e) {
-    throw Error("corrupt " + config_path + ": " + e.what());
+    throw CorruptFile("corrupt " + config_path + ": " + e.what());
   }
   if (!out.file.empty() && out.file.find('/') != std::string::npos) {
-    throw Error("corrupt " + config_path + ": variants." + dtype + ".file must be a file name");
+    throw CorruptFile("corrupt " + config_path + ": variants." + dtype + ".file must be a file name");
   }
   return out;
 }
@@ -60,15 +60,15 @@ std::string variant_path(const std::string& model_dir, const std::string& dtype)
   const std::string how = "create it with fastsbert.export(src, out, dtype='" + dtype +
                           "') or by loading the directory from Python with dtype='" + dtype +
                           "'";
-  if (!v.listed) throw Error("model directory " + model_dir + " has no " + dtype + " variant: " + how);
+  if (!v.listed) throw MissingFile("model directory " + model_dir + " has no " + dtype + " variant: " + how);
   if (v.file.empty()) {
-    throw Error("the " + dtype + " variant of " + model_dir +
+    throw InvalidArgument("the " + dtype + " variant of " + model_dir +
                 " was refused by the accuracy guard (" + v.figures +
                 " against float32); use float32, or export it with force=True to accept it");
   }
   const std::string path = model_dir + "/" + v.file;
   if (!is_file(path)) {
-    throw Error("model directory " + model_dir + " lists " + v.file + " as its " + dtype +
+    throw MissingFile("model directory " + model_dir + " lists " + v.file + " as its " + dtype +
                 " variant, but the file is missing: " + how);
   }
   return path;
@@ -88,7 +88,7 @@ std::string canonical_dtype(const std::string& dtype) {
   if (dtype == "float32" || dtype == "fp32") return "float32";
   if (dtype == "float16" || dtype == "fp16") return "float16";
   if (dtype == "int8" || dtype == "auto") return dtype;
-  throw Error("unknown dtype '" + dtype + "': expected one of " + kChoices);
+  throw InvalidArgument("unknown dtype '" + dtype + "': expected one of " + kChoices);
 }
 
 PrecisionChoice choose_precision(const std::string& model_dir, const std::string& dtype,
@@ -101,7 +101,7 @@ PrecisionChoice choose_precision(const std::string& model_dir, const std::string
     try {
       fast_int8 = !cuda && int8_is_fast(cpu_features());
     } catch (const std::invalid_argument& e) {
-      throw Error(e.what());
+      throw InvalidArgument(e.what());
     }
     const std::string pick = cuda ? "float16" : fast_int8 ? "int8" : "";
     if (!pick.empty()) {
@@ -111,11 +111,11 @@ PrecisionChoice choose_precision(const std::string& model_dir, const std::string
     return {"float32", fp32};
   }
   if (want == "float16" && !cuda) {
-    throw Error("dtype='float16' runs on CUDA only: pass device='cuda', or on the CPU use "
+    throw InvalidArgument("dtype='float16' runs on CUDA only: pass device='cuda', or on the CPU use "
                 "dtype='int8' (fast where the CPU has VNNI or AMX) or 'float32'");
   }
   if (want == "int8" && cuda) {
-    throw Error("dtype='int8' runs on the CPU only: on CUDA use dtype='float16' or 'float32'");
+    throw InvalidArgument("dtype='int8' runs on the CPU only: on CUDA use dtype='float16' or 'float32'");
   }
   return {want, variant_path(model_dir, want)};
 }

@@ -99,6 +99,13 @@ void read_vocab_object(const json::Value& v, VocabMap& map, size_t& max_len) {
   map.build(entries);
 }
 
+// A model whose unknown token is not in its vocabulary fails on the first unknown word
+// (in `tokenizers` too); refuse it when it is loaded rather than mid-way through a corpus.
+std::runtime_error missing_unk(const char* model, const std::string& token) {
+  return std::runtime_error(std::string(model) + " model: its unknown token '" + token +
+                            "' (model.unk_token) is not in the vocabulary (model.vocab)");
+}
+
 std::string optional_string(const json::Value& v, std::string_view key) {
   const auto* x = v.find(key);
   if (!x || x->is_null()) return {};
@@ -115,6 +122,7 @@ class WordPiece final : public Model {
       max_chars_ = static_cast<size_t>(x->as_int("max_input_chars_per_word"));
     }
     unk_id_ = vocab_.find(unk_token_);
+    if (unk_id_ < 0) throw missing_unk("WordPiece", unk_token_);
   }
 
   void tokenize(std::string_view word, std::vector<int32_t>& out, Workspace& ws) const override {
@@ -157,10 +165,7 @@ class WordPiece final : public Model {
   size_t vocab_size() const override { return vocab_.size(); }
 
  private:
-  int32_t unk() const {
-    if (unk_id_ < 0) throw std::runtime_error("WordPiece: unk_token '" + unk_token_ + "' is not in the vocabulary");
-    return unk_id_;
-  }
+  int32_t unk() const { return unk_id_; }
   VocabMap vocab_;
   size_t max_token_len_ = 0;
   std::string unk_token_, prefix_;
@@ -222,6 +227,10 @@ class BPE final : public Model {
     unk_token_ = optional_string(v, "unk_token");
     prefix_ = optional_string(v, "continuing_subword_prefix");
     suffix_ = optional_string(v, "end_of_word_suffix");
+    if (!unk_token_.empty()) {
+      unk_id_ = vocab_.find(unk_token_);
+      if (unk_id_ < 0) throw missing_unk("BPE", unk_token_);
+    }
     if (const auto* x = v.find("fuse_unk"); x && !x->is_null()) fuse_unk_ = x->as_bool("BPE.fuse_unk");
     if (const auto* x = v.find("byte_fallback"); x && !x->is_null()) byte_fallback_ = x->as_bool("BPE.byte_fallback");
     if (const auto* x = v.find("ignore_merges"); x && !x->is_null()) ignore_merges_ = x->as_bool("BPE.ignore_merges");
@@ -333,12 +342,10 @@ class BPE final : public Model {
           continue;
         }
       }
-      if (!unk_token_.empty()) {
-        const int32_t u = vocab_.find(unk_token_);
-        if (u < 0) throw std::runtime_error("BPE: unk_token '" + unk_token_ + "' is not in the vocabulary");
+      if (unk_id_ >= 0) {
         if (pending_unk && !fuse_unk_) add(unk_id);
         // with fuse_unk the pending unk simply grows
-        unk_id = u;
+        unk_id = unk_id_;
         pending_unk = true;
       }
     }
@@ -385,6 +392,7 @@ class BPE final : public Model {
   VocabMap vocab_;
   PairMap merges_;
   std::string unk_token_, prefix_, suffix_;
+  int32_t unk_id_ = -1;  // -1: no unknown token, unknown pieces are dropped
   bool fuse_unk_ = false, byte_fallback_ = false, ignore_merges_ = false;
   int32_t byte_ids_[256] = {};
 };
@@ -551,20 +559,22 @@ class WordLevel final : public Model {
   explicit WordLevel(const json::Value& v) {
     size_t max_len = 0;
     read_vocab_object(v.at("vocab"), vocab_, max_len);
-    unk_token_ = optional_string(v, "unk_token");
+    // `tokenizers` defaults the unknown token of WordLevel models to "<unk>".
+    const auto* unk = v.find("unk_token");
+    const std::string unk_token = unk && !unk->is_null() ? unk->as_string("unk_token") : "<unk>";
+    unk_id_ = vocab_.find(unk_token);
+    if (unk_id_ < 0) throw missing_unk("WordLevel", unk_token);
   }
   void tokenize(std::string_view word, std::vector<int32_t>& out, Workspace&) const override {
-    int32_t id = vocab_.find(word);
-    if (id < 0) id = vocab_.find(unk_token_);
-    if (id < 0) throw std::runtime_error("WordLevel: unk_token '" + unk_token_ + "' is not in the vocabulary");
-    out.push_back(id);
+    const int32_t id = vocab_.find(word);
+    out.push_back(id >= 0 ? id : unk_id_);
   }
   int64_t token_to_id(std::string_view t) const override { return vocab_.find(t); }
   size_t vocab_size() const override { return vocab_.size(); }
 
  private:
   VocabMap vocab_;
-  std::string unk_token_;
+  int32_t unk_id_ = -1;
 };
 
 }  // namespace

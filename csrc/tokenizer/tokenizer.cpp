@@ -2,15 +2,19 @@
 // single texts and batches (threads over texts, CSR output).
 #include "fastsbert/tokenizer.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <cstdint>
-#include <exception>
+#include <cstring>
+#include <fstream>
 #include <functional>
-#include <thread>
+#include <sstream>
 #include <unordered_map>
 
 #include "common/json.h"
+#include "common/parallel.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
@@ -242,7 +246,7 @@ struct Tokenizer::Impl {
                    std::vector<int32_t>& ids, Workspace& ws) const {
     const size_t bad = tok::find_invalid_utf8(text);
     if (bad != std::string_view::npos) {
-      throw Error("invalid UTF-8 at byte " + std::to_string(bad));
+      throw InvalidArgument("invalid UTF-8 at byte " + std::to_string(bad));
     }
     if (max_length == 0) max_length = trunc_max;
     // Room left for the sequence once the special tokens are in (HF subtracts them
@@ -339,15 +343,19 @@ std::shared_ptr<Tokenizer::Impl> build(const json::Value& root) {
   return impl;
 }
 
-std::shared_ptr<Tokenizer::Impl> build_checked(const std::function<json::Value()>& parse) {
+// `source` names the file (its path, or "tokenizer.json" for text given in memory).
+std::shared_ptr<Tokenizer::Impl> build_checked(const std::function<json::Value()>& parse,
+                                               const std::string& source) {
   try {
     return build(parse());
   } catch (const tok::Unsupported& e) {
-    throw UnsupportedTokenizer(std::string("tokenizer.json: unsupported ") + e.what());
+    throw UnsupportedTokenizer(source + ": unsupported " + e.what());
+  } catch (const json::ParseError& e) {
+    throw CorruptFile("corrupt " + source + ": " + e.what());
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(std::string("tokenizer.json: ") + e.what());
+    throw CorruptFile("corrupt " + source + ": " + e.what());
   }
 }
 
@@ -359,11 +367,25 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  return Tokenizer(build_checked([&] { return json::parse_file(path); }));
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) throw MissingFile("tokenizer file not found: " + path);
+    throw Error("cannot read " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw InvalidArgument(path + " is a directory, not a tokenizer.json");
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error("cannot read " + path + ": " + std::strerror(errno));
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  return Tokenizer(build_checked([&] { return json::parse(text); }, path));
 }
 
 Tokenizer Tokenizer::from_json(std::string_view text) {
-  return Tokenizer(build_checked([&] { return json::parse(text); }));
+  return Tokenizer(build_checked([&] { return json::parse(text); }, "tokenizer.json"));
 }
 
 size_t Tokenizer::truncation_max_length() const { return impl_->trunc_max; }
@@ -385,59 +407,47 @@ std::vector<int64_t> Tokenizer::encode(std::string_view text, size_t max_length)
 }
 
 void Tokenizer::encode_batch_csr(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
-                                 std::vector<int64_t>& offsets, size_t max_length, int threads) const {
+                                 std::vector<int64_t>& offsets, size_t max_length, int threads,
+                                 const CancelToken* cancel) const {
+  if (threads < 0) {
+    throw InvalidArgument("threads must be >= 0 (0: all available CPUs), got " +
+                          std::to_string(threads));
+  }
   const size_t n = texts.size();
   ids.clear();
   offsets.assign(1, 0);
   offsets.reserve(n + 1);
   if (n == 0) return;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Blocks of texts are handed out in order; each block keeps its own output.
   constexpr size_t kTextsPerBlock = 256;
   const size_t nblocks = (n + kTextsPerBlock - 1) / kTextsPerBlock;
-  threads = static_cast<int>(std::min<size_t>(size_t(threads), nblocks));
   struct Block {
     std::vector<int64_t> ids;
     std::vector<int64_t> lengths;
   };
-  std::vector<Block> blocks(nblocks);
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::exception_ptr> errors(threads);
-  auto worker = [&](int w) {
+  struct Scratch {
     Workspace ws;
-    std::vector<int32_t> scratch;
-    try {
-      for (size_t b; !failed.load(std::memory_order_relaxed) && (b = next.fetch_add(1)) < nblocks;) {
-        Block& blk = blocks[b];
-        const size_t lo = b * kTextsPerBlock, hi = std::min(n, lo + kTextsPerBlock);
-        blk.lengths.reserve(hi - lo);
-        for (size_t i = lo; i < hi; ++i) {
-          const size_t before = blk.ids.size();
-          try {
-            impl_->encode_into(texts[i], max_length, blk.ids, scratch, ws);
-          } catch (const std::exception& e) {
-            throw Error("text " + std::to_string(i) + ": " + e.what());
-          }
-          blk.lengths.push_back(static_cast<int64_t>(blk.ids.size() - before));
-        }
-      }
-    } catch (...) {
-      errors[w] = std::current_exception();
-      failed = true;
-    }
+    std::vector<int32_t> ids;
   };
-  if (threads == 1) {
-    worker(0);
-  } else {
-    std::vector<std::thread> pool;
-    pool.reserve(threads);
-    for (int w = 0; w < threads; ++w) pool.emplace_back(worker, w);
-    for (auto& t : pool) t.join();
-  }
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  std::vector<Block> blocks(nblocks);
+  std::vector<Scratch> scratch(parallel_workers(nblocks, threads));
+  parallel_for(nblocks, threads, cancel, [&](size_t b, size_t worker) {
+    Block& blk = blocks[b];
+    Scratch& sc = scratch[worker];
+    const size_t lo = b * kTextsPerBlock, hi = std::min(n, lo + kTextsPerBlock);
+    blk.lengths.reserve(hi - lo);
+    for (size_t i = lo; i < hi; ++i) {
+      const size_t before = blk.ids.size();
+      try {
+        impl_->encode_into(texts[i], max_length, blk.ids, sc.ids, sc.ws);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("text " + std::to_string(i) + ": " + e.what());
+      } catch (const std::exception& e) {
+        throw Error("text " + std::to_string(i) + ": " + e.what());
+      }
+      blk.lengths.push_back(static_cast<int64_t>(blk.ids.size() - before));
+    }
+  });
   size_t total = 0;
   for (const auto& blk : blocks) total += blk.ids.size();
   ids.reserve(total);

@@ -5,17 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,10 +19,10 @@
 #endif
 #if defined(__linux__)
 #include <dlfcn.h>
-#include <sched.h>
 #endif
 
 #include "common/cpu_features.h"
+#include "common/parallel.h"
 #include "topk/topk_internal.h"
 #include "topk/cuda/topk_cuda_api.h"
 
@@ -70,62 +66,16 @@ bool level_runs(SimdLevel level) {
 
 // ---------------------------------------------------------------- threads
 int resolve_threads(int requested) {
-  if (requested > 0) return requested;
-#if defined(__linux__)
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-#endif
-  return std::max(1u, std::thread::hardware_concurrency());
+  if (requested < 0) {
+    throw std::invalid_argument("threads must be >= 0 (0: all available CPUs), got " +
+                                std::to_string(requested));
+  }
+  return thread_count(requested);
 }
 
-// Runs f(thread_id) on `threads` threads (the caller is thread 0) and rethrows the first
-// exception in the caller.
-template <class F>
-void run_parallel(int threads, F&& f) {
-  if (threads <= 1) {
-    f(0);
-    return;
-  }
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto guarded = [&](int id) {
-    try {
-      f(id);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(threads - 1));
-  for (int t = 1; t < threads; ++t) pool.emplace_back(guarded, t);
-  guarded(0);
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
-}
-
-// Reusable barrier (C++17 has no std::barrier).
-class Barrier {
- public:
-  explicit Barrier(int count) : count_(count), waiting_(0), generation_(0) {}
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const uint64_t gen = generation_;
-    if (++waiting_ == count_) {
-      waiting_ = 0;
-      ++generation_;
-      cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int count_, waiting_;
-  uint64_t generation_;
-};
+// Rows per work item when a pass handles rows independently (norms, merging).
+constexpr size_t kRowsPerItem = 256;
+size_t row_items(size_t rows) { return (rows + kRowsPerItem - 1) / kRowsPerItem; }
 
 // ---------------------------------------------------------------- buffers
 struct AlignedFree {
@@ -225,14 +175,16 @@ void check_matrix(const MatrixView& m, const char* name) {
 // Inverse L2 norms (cosine) and the finiteness check, which the norm gives for free: a
 // row's sum of squares is finite exactly when all its values are finite (values beyond
 // ~1e154 would overflow it and are rejected too). Zero rows get 0: they score 0.
-std::vector<float> inverse_norms(const MatrixView& m, const char* name, int threads) {
+std::vector<float> inverse_norms(const MatrixView& m, const char* name, int threads,
+                                 const CancelToken* cancel) {
   std::vector<float> inv(m.rows);
   std::atomic<size_t> bad{m.rows};
-  const int t = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads),
-                                                  std::max<size_t>(1, m.rows * m.cols / 65536)));
-  run_parallel(t, [&](int id) {
-    const size_t lo = m.rows * static_cast<size_t>(id) / static_cast<size_t>(t);
-    const size_t hi = m.rows * static_cast<size_t>(id + 1) / static_cast<size_t>(t);
+  // Small inputs stay on one thread: starting threads would cost more than the work.
+  constexpr size_t kValuesPerThread = 65536;
+  const int t = static_cast<int>(std::min<size_t>(
+      static_cast<size_t>(threads), std::max<size_t>(1, m.rows * m.cols / kValuesPerThread)));
+  parallel_for(row_items(m.rows), t, cancel, [&](size_t item, size_t) {
+    const size_t lo = item * kRowsPerItem, hi = std::min(m.rows, lo + kRowsPerItem);
     for (size_t i = lo; i < hi; ++i) {
       const float* r = m.data + i * m.cols;
       double s = 0.0;
@@ -268,49 +220,51 @@ void search_cpu(MatrixView q, MatrixView c, size_t k, float* scores, int64_t* in
   const KernelOps& ops = active_ops();
   const int threads = resolve_threads(opt.threads);
   const bool cosine = opt.metric == Metric::cosine;
-  const std::vector<float> inv_q = inverse_norms(q, "queries", threads);
-  const std::vector<float> inv_c = inverse_norms(c, "corpus", threads);
+  const std::vector<float> inv_q = inverse_norms(q, "queries", threads, opt.cancel);
+  const std::vector<float> inv_c = inverse_norms(c, "corpus", threads, opt.cancel);
   const size_t d = q.cols;
   const size_t bc = block_cols(ops, d);
   const size_t blocks = (c.rows + bc - 1) / bc;
-  const int t = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), blocks));
   const size_t chunk = std::min(kQueryChunk, q.rows);
 
   AlignedFloats qa = alloc_floats(ops.packed_a_size(chunk, d));
-  std::vector<std::unique_ptr<RowSelection>> sel(static_cast<size_t>(t));
-  std::vector<AlignedFloats> packed(static_cast<size_t>(t));
-  for (int i = 0; i < t; ++i) packed[static_cast<size_t>(i)] = alloc_floats(ops.packed_size(bc, d));
+  // Per worker: its selection of the current chunk and its packed column block.
+  const size_t workers = parallel_workers(blocks, threads);
+  std::vector<std::unique_ptr<RowSelection>> sel(workers);
+  std::vector<AlignedFloats> packed(workers);
 
   for (size_t q0 = 0; q0 < q.rows; q0 += chunk) {
     const size_t qr = std::min(chunk, q.rows - q0);
     ops.pack_a(q.data + q0 * d, qr, d, cosine ? inv_q.data() + q0 : nullptr, qa.get());
     const float* a = qa.get();
-    std::atomic<size_t> next{0};
-    run_parallel(t, [&](int id) {
-      auto& s = sel[static_cast<size_t>(id)];
-      s = std::make_unique<RowSelection>(qr, kk);
-      float* pb = packed[static_cast<size_t>(id)].get();
-      for (size_t b = next++; b < blocks; b = next++) {
-        const size_t c0 = b * bc, cn = std::min(bc, c.rows - c0);
-        ops.pack_b(c.data + c0 * d, cn, d, cosine ? inv_c.data() + c0 : nullptr, pb);
-        Tile tile;
-        tile.a = a;
-        tile.a_rows = qr;
-        tile.b = pb;
-        tile.b_cols = cn;
-        tile.b_base = static_cast<int64_t>(c0);
-        tile.d = d;
-        tile.mode = TileMode::rows;
-        tile.rows_sel = &s->select();
-        ops.tile(tile);
-      }
+    for (auto& s : sel) s.reset();
+    parallel_for(blocks, threads, opt.cancel, [&](size_t b, size_t worker) {
+      auto& s = sel[worker];
+      if (!s) s = std::make_unique<RowSelection>(qr, kk);
+      if (!packed[worker]) packed[worker] = alloc_floats(ops.packed_size(bc, d));
+      float* pb = packed[worker].get();
+      const size_t c0 = b * bc, cn = std::min(bc, c.rows - c0);
+      ops.pack_b(c.data + c0 * d, cn, d, cosine ? inv_c.data() + c0 : nullptr, pb);
+      Tile tile;
+      tile.a = a;
+      tile.a_rows = qr;
+      tile.b = pb;
+      tile.b_cols = cn;
+      tile.b_base = static_cast<int64_t>(c0);
+      tile.d = d;
+      tile.mode = TileMode::rows;
+      tile.rows_sel = &s->select();
+      ops.tile(tile);
     });
-    // Merge the threads' candidates row by row.
-    run_parallel(t, [&](int id) {
+    // Merge the workers' candidates row by row (a worker that took no block has none).
+    parallel_for(row_items(qr), threads, opt.cancel, [&](size_t item, size_t) {
       std::vector<Entry> cand;
-      for (size_t r = static_cast<size_t>(id); r < qr; r += static_cast<size_t>(t)) {
+      const size_t lo = item * kRowsPerItem, hi = std::min(qr, lo + kRowsPerItem);
+      for (size_t r = lo; r < hi; ++r) {
         cand.clear();
-        for (auto& s : sel) s->collect(r, cand);
+        for (auto& s : sel) {
+          if (s) s->collect(r, cand);
+        }
         best_first(cand, kk);
         float* so = scores + (q0 + r) * kk;
         int64_t* io = indices + (q0 + r) * kk;
@@ -334,7 +288,7 @@ void all_pairs(MatrixView x, RowSelection& sel, bool range, const TopkOptions& o
   const KernelOps& ops = active_ops();
   const int threads = resolve_threads(opt.threads);
   const bool cosine = opt.metric == Metric::cosine;
-  const std::vector<float> inv = inverse_norms(x, "embeddings", threads);
+  const std::vector<float> inv = inverse_norms(x, "embeddings", threads, opt.cancel);
 
   // Block count: a multiple of 2 * threads, so every round splits evenly.
   const size_t target = block_cols(ops, d) * kAllPairsBlockFactor;
@@ -363,60 +317,43 @@ void all_pairs(MatrixView x, RowSelection& sel, bool range, const TopkOptions& o
   for (size_t b = 0; b < nb; ++b) diag.push_back({b, b});
   rounds.push_back(std::move(diag));
 
+  // A round is one parallel_for over its tiles: the rounds' order is the only ordering
+  // the selections need, and a worker that fails or cannot start blocks nobody.
   const size_t max_tiles = std::max<size_t>(1, nb / 2);
   const int t = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), max_tiles));
-  std::vector<std::atomic<size_t>> next(rounds.size());
-  for (auto& a : next) a.store(0);
-  Barrier barrier(t);
-  std::atomic<bool> failed{false};
+  const size_t workers = parallel_workers(nb, t);  // the widest round is the diagonal
+  std::vector<AlignedFloats> packed_a(workers), packed_b(workers);
   const size_t sub = block_cols(ops, d);
 
-  // A worker that fails keeps meeting the barriers (doing no work) so that the others
-  // never wait for it; the first error is rethrown by run_parallel.
-  run_parallel(t, [&](int) {
-    std::exception_ptr error;
-    AlignedFloats pa, pb;
-    try {
-      pa = alloc_floats(ops.packed_a_size(bs, d));
-      pb = alloc_floats(ops.packed_size(bs, d));
-    } catch (...) {
-      error = std::current_exception();
-      failed = true;
-    }
-    for (size_t r = 0; r < rounds.size(); ++r) {
-      try {
-        for (size_t w = next[r]++; w < rounds[r].size() && !failed; w = next[r]++) {
-          const Pair p = rounds[r][w];
-          const size_t r0 = p.i * bs, rn = std::min(bs, n - r0);
-          const size_t c0 = p.j * bs, cn = std::min(bs, n - c0);
-          ops.pack_a(x.data + r0 * d, rn, d, cosine ? inv.data() + r0 : nullptr, pa.get());
-          const float* a = pa.get();
-          ops.pack_b(x.data + c0 * d, cn, d, cosine ? inv.data() + c0 : nullptr, pb.get());
-          // Column sub-blocks keep the packed operand L2-resident.
-          for (size_t s0 = 0; s0 < cn; s0 += sub) {
-            Tile tile;
-            tile.a = a;
-            tile.a_rows = rn;
-            tile.a_base = static_cast<int64_t>(r0);
-            tile.b = pb.get() + s0 * d;  // panels are contiguous; sub is a multiple of nr
-            tile.b_cols = std::min(sub, cn - s0);
-            tile.b_base = static_cast<int64_t>(c0 + s0);
-            tile.d = d;
-            tile.mode = p.i != p.j ? TileMode::upper
-                                   : (range ? TileMode::range_diag : TileMode::upper_diag);
-            tile.rows_sel = &sel.select();
-            tile.cols_sel = &sel.select();
-            ops.tile(tile);
-          }
-        }
-      } catch (...) {
-        if (!error) error = std::current_exception();
-        failed = true;
+  for (const std::vector<Pair>& round : rounds) {
+    parallel_for(round.size(), t, opt.cancel, [&](size_t item, size_t worker) {
+      AlignedFloats& pa = packed_a[worker];
+      AlignedFloats& pb = packed_b[worker];
+      if (!pa) pa = alloc_floats(ops.packed_a_size(bs, d));
+      if (!pb) pb = alloc_floats(ops.packed_size(bs, d));
+      const Pair p = round[item];
+      const size_t r0 = p.i * bs, rn = std::min(bs, n - r0);
+      const size_t c0 = p.j * bs, cn = std::min(bs, n - c0);
+      ops.pack_a(x.data + r0 * d, rn, d, cosine ? inv.data() + r0 : nullptr, pa.get());
+      ops.pack_b(x.data + c0 * d, cn, d, cosine ? inv.data() + c0 : nullptr, pb.get());
+      // Column sub-blocks keep the packed operand L2-resident.
+      for (size_t s0 = 0; s0 < cn; s0 += sub) {
+        Tile tile;
+        tile.a = pa.get();
+        tile.a_rows = rn;
+        tile.a_base = static_cast<int64_t>(r0);
+        tile.b = pb.get() + s0 * d;  // panels are contiguous; sub is a multiple of nr
+        tile.b_cols = std::min(sub, cn - s0);
+        tile.b_base = static_cast<int64_t>(c0 + s0);
+        tile.d = d;
+        tile.mode = p.i != p.j ? TileMode::upper
+                               : (range ? TileMode::range_diag : TileMode::upper_diag);
+        tile.rows_sel = &sel.select();
+        tile.cols_sel = &sel.select();
+        ops.tile(tile);
       }
-      barrier.wait();
-    }
-    if (error) std::rethrow_exception(error);
-  });
+    });
+  }
 }
 
 }  // namespace
@@ -519,8 +456,8 @@ void search_cuda(MatrixView q, MatrixView c, size_t k, float* scores, int64_t* i
     dev = std::stoi(opt.device.substr(5));
   }
   const int threads = resolve_threads(opt.threads);
-  inverse_norms(q, "queries", threads);  // rejects NaN / infinity as on the CPU
-  inverse_norms(c, "corpus", threads);
+  inverse_norms(q, "queries", threads, opt.cancel);  // rejects NaN / infinity as on the CPU
+  inverse_norms(c, "corpus", threads, opt.cancel);
   char err[512] = {0};
   if (lib.search(q.data, q.rows, c.data, c.rows, q.cols, k,
                  opt.metric == Metric::cosine ? 1 : 0, dev, scores, indices, err,
@@ -528,6 +465,9 @@ void search_cuda(MatrixView q, MatrixView c, size_t k, float* scores, int64_t* i
     throw std::runtime_error(std::string("CUDA top-k: ") + err);
   }
 }
+// Argument checks every entry point makes first, whatever the shapes.
+void check_options(const TopkOptions& opt) { resolve_threads(opt.threads); }
+
 void check_cpu_only(const TopkOptions& opt, const char* what) {
   if (opt.device != "cpu") {
     throw std::invalid_argument(std::string(what) + ": device must be \"cpu\", got \"" +
@@ -543,6 +483,7 @@ bool topk_cuda_available() {
 
 void topk_search(MatrixView queries, MatrixView corpus, size_t k, float* scores,
                  int64_t* indices, const TopkOptions& options) {
+  check_options(options);
   check_matrix(queries, "queries");
   check_matrix(corpus, "corpus");
   if (queries.cols != corpus.cols && queries.rows > 0 && corpus.rows > 0) {
@@ -560,6 +501,7 @@ void topk_search(MatrixView queries, MatrixView corpus, size_t k, float* scores,
 
 void topk_self(MatrixView x, size_t k, float* scores, int64_t* indices,
                const TopkOptions& options) {
+  check_options(options);
   check_matrix(x, "embeddings");
   check_cpu_only(options, "topk_self");
   const size_t n = x.rows;
@@ -567,10 +509,10 @@ void topk_self(MatrixView x, size_t k, float* scores, int64_t* indices,
   if (kk == 0) return;
   RowSelection sel(n, kk);
   all_pairs(x, sel, false, options);
-  const int t = resolve_threads(options.threads);
-  run_parallel(static_cast<int>(std::min<size_t>(static_cast<size_t>(t), n)), [&](int id) {
+  parallel_for(row_items(n), options.threads, options.cancel, [&](size_t item, size_t) {
     std::vector<Entry> cand;
-    for (size_t r = static_cast<size_t>(id); r < n; r += static_cast<size_t>(t)) {
+    const size_t lo = item * kRowsPerItem, hi = std::min(n, lo + kRowsPerItem);
+    for (size_t r = lo; r < hi; ++r) {
       cand.clear();
       sel.collect(r, cand);
       best_first(cand, kk);
@@ -583,12 +525,13 @@ void topk_self(MatrixView x, size_t k, float* scores, int64_t* indices,
 }
 
 ScoredPairs topk_pairs(MatrixView x, size_t k, size_t max_pairs, const TopkOptions& options) {
+  check_options(options);
   ScoredPairs out;
   const size_t n = x.rows;
   const size_t kk = n == 0 ? 0 : topk_columns(k, n - 1);
   if (kk == 0 || max_pairs == 0) {
     check_matrix(x, "embeddings");
-    if (n > 0) inverse_norms(x, "embeddings", 1);
+    if (n > 0) inverse_norms(x, "embeddings", 1, options.cancel);
     return out;
   }
   std::vector<float> s(n * kk);
@@ -642,6 +585,7 @@ ScoredPairs topk_pairs(MatrixView x, size_t k, size_t max_pairs, const TopkOptio
 
 Communities topk_communities(MatrixView x, float threshold, size_t min_size,
                              const TopkOptions& options) {
+  check_options(options);
   check_matrix(x, "embeddings");
   check_cpu_only(options, "topk_communities");
   if (std::isnan(threshold)) throw std::invalid_argument("threshold is NaN");
@@ -649,7 +593,7 @@ Communities topk_communities(MatrixView x, float threshold, size_t min_size,
   out.offsets.push_back(0);
   const size_t n = x.rows;
   if (n == 0 || n < min_size) {
-    if (n > 0) inverse_norms(x, "embeddings", 1);
+    if (n > 0) inverse_norms(x, "embeddings", 1, options.cancel);
     return out;
   }
   TopkOptions opt = options;
@@ -663,7 +607,9 @@ Communities topk_communities(MatrixView x, float threshold, size_t min_size,
     std::vector<Entry> members;
   };
   std::vector<Candidate> cands;
+  constexpr size_t kRowsBetweenCancelChecks = 1024;
   for (size_t r = 0; r < n; ++r) {
+    if (r % kRowsBetweenCancelChecks == 0) throw_if_cancelled(options.cancel);
     if (sel.count(r) < std::max<size_t>(min_size, 1)) continue;
     Candidate c{r, {}};
     sel.collect(r, c.members);

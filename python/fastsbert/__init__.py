@@ -11,11 +11,11 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 
 from __future__ import annotations
 
-from .encoder import Encoder, encode
+from .encoder import Encoder, encode, paraphrase_mining
 from .similarity import (
     community_detection,
     cuda_available,
-    paraphrase_mining,
+    paraphrase_mining_embeddings,
     semantic_search,
     simd_level,
     simd_levels,
@@ -34,6 +34,7 @@ __all__ = [
     "topk",
     "semantic_search",
     "paraphrase_mining",
+    "paraphrase_mining_embeddings",
     "community_detection",
     "simd_level",
     "simd_levels",
@@ -45,7 +46,7 @@ __all__ = [
 def __getattr__(name: str):
     # The exporter imports torch; load it only when asked for.
     if name == "export":
-        from .export import export
+        from .exporter import export
 
         return export
     raise AttributeError(f"module 'fastsbert' has no attribute {name!r}")

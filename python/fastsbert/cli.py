@@ -7,15 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-
-def _read_lines(path: str) -> list[str]:
-    fh = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    with fh:
-        return [line.rstrip("\n") for line in fh if line.strip()]
+from .files import read_lines
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .exporter import export
 
     out = export(
         args.src,
@@ -38,15 +34,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    import numpy as np
+    from .streaming import encode_file
 
-    from .encoder import Encoder
-
-    texts = _read_lines(args.input)
-    enc = Encoder(args.model, device=args.device, threads=args.threads, dtype=args.dtype)
-    emb = enc.encode(texts, batch_size=args.batch_size, show_progress_bar=args.progress)
-    np.save(args.output, emb)
-    print(f"wrote {emb.shape[0]} x {emb.shape[1]} embeddings to {args.output}")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    r = encode_file(
+        args.input, args.output, args.model, input_format=args.format, field=args.field,
+        output_format=args.output_format, batch_size=args.batch_size, chunk_size=args.chunk_size,
+        device=args.device, threads=args.threads, overwrite=args.overwrite,
+        show_progress_bar=progress, dtype=args.dtype,
+    )
+    if r.skipped:
+        print(f"{r.output}: already complete ({r.rows} x {r.dim}); nothing to do "
+              "(pass --overwrite to recompute)")
+    else:
+        resumed = f", resumed after {r.resumed_rows} rows" if r.resumed_rows else ""
+        print(f"wrote {r.rows} x {r.dim} embeddings to {r.output}{resumed}")
     return 0
 
 
@@ -54,7 +56,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .encoder import Encoder
 
     path = args.input or str(Path(__file__).resolve().parent / "data" / "sample.txt")
-    texts = _read_lines(path)
+    texts = [t for t in read_lines(path) if t.strip()]
     t0 = time.perf_counter()
     enc = Encoder(args.model, threads=args.threads, dtype=args.dtype)
     load_s = time.perf_counter() - t0
@@ -66,9 +68,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"embedded {len(texts)} sentences in {enc_s * 1000:.1f} ms "
           f"({len(texts) / enc_s:.0f} sentences/s)\n")
     print(f"most similar pairs in {path}:")
-    from .similarity import paraphrase_mining
+    from .similarity import paraphrase_mining_embeddings
 
-    for score, i, j in paraphrase_mining(emb, top_k=args.top, max_pairs=args.top):
+    for score, i, j in paraphrase_mining_embeddings(emb, top_k=args.top, max_pairs=args.top):
         print(f"  {score:.3f}  {texts[i]!r}\n         {texts[j]!r}")
     return 0
 
@@ -100,15 +102,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep a variant the accuracy guard refuses")
     e.set_defaults(func=_cmd_export)
 
-    c = sub.add_parser("encode", help="embed a file of lines (one text per line) into .npy")
-    c.add_argument("input", help="text file, or - for standard input")
-    c.add_argument("output", help="output .npy path")
+    c = sub.add_parser(
+        "encode", help="embed a file (text lines, JSONL, CSV/TSV, Parquet) into .npy or Parquet",
+        description="Embeds every text of INPUT; row i of OUTPUT is the i-th text. In a text "
+                    "file each line is one text: \\n or \\r\\n end a line, any other character "
+                    "(a lone \\r, U+2028, NUL) belongs to the text, a blank line is embedded as "
+                    "the empty string, a final newline adds no row and a leading BOM is dropped. "
+                    "Work goes in fixed chunks with a manifest beside OUTPUT: killed, the same "
+                    "command continues after the last completed chunk (not for standard input). "
+                    "OUTPUT appears under its name only when complete.")
+    c.add_argument("input", help="input file, or - for standard input (streamed, not resumable)")
+    c.add_argument("output", help="a .npy file, or a directory of Parquet shards")
     c.add_argument("--model", default=None, help="model directory (default all-MiniLM-L6-v2)")
+    c.add_argument("--format", default=None, choices=("text", "jsonl", "csv", "tsv", "parquet"),
+                   help="input format (default: from the extension; text otherwise)")
+    c.add_argument("--field", default=None,
+                   help="JSON field or CSV/Parquet column holding the text (default: text)")
+    c.add_argument("--output-format", default=None, choices=("npy", "parquet"),
+                   help="default: npy for a .npy name, else Parquet shards")
     c.add_argument("--device", default="cpu")
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--batch-size", type=int, default=32)
     c.add_argument("--dtype", default="float32", help=_DTYPE_HELP)
-    c.add_argument("--progress", action="store_true", help="show a progress bar")
+    c.add_argument("--chunk-size", type=int, default=8192,
+                   help="rows per chunk, the unit of resumption (default 8192)")
+    c.add_argument("--overwrite", action="store_true",
+                   help="recompute and replace a finished OUTPUT or a mismatched partial job")
+    prog = c.add_mutually_exclusive_group()
+    prog.add_argument("--progress", dest="progress", action="store_true", default=None,
+                      help="show a progress bar (default: when stderr is a terminal)")
+    prog.add_argument("--no-progress", dest="progress", action="store_false")
     c.set_defaults(func=_cmd_encode)
 
     d = sub.add_parser("demo", help="embed the bundled sample and print the most similar pairs")
@@ -118,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--top", type=int, default=8, help="pairs to print")
     d.add_argument("--dtype", default="float32", help=_DTYPE_HELP)
     d.set_defaults(func=_cmd_demo)
+
+    from . import serve
+
+    serve.add_parser(sub)
     return p
 
 
@@ -125,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, NotADirectoryError, FileExistsError, ValueError,
-            TypeError, ImportError, RuntimeError) as e:
+    except (OSError, ValueError, TypeError, ImportError, RuntimeError) as e:
         print(f"fastsbert {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"fastsbert {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

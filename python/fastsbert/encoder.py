@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import itertools
 import os
 import warnings
 from collections.abc import Sequence
@@ -10,45 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _core, precision
+from . import _core, dtypes
+from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
+from .compact import check_precision, quantize_embeddings
+from .long_text import (
+    LONG_TEXT_MODES,
+    PROBE_TEXT,
+    SpecialLayout,
+    pool_windows,
+    special_layout,
+    split_windows,
+)
 from .models import resolve_model
 
-
 _WARNED: set[str] = set()  # fallback reasons already reported
-
-
-def _check_texts(texts: object) -> tuple[list[str], bool]:
-    """Returns (texts as a list, whether a single str was given); raises on bad input."""
-    if isinstance(texts, str):
-        return [texts], True
-    if texts is None:
-        raise TypeError("texts must be a str or a list of str, got None")
-    if isinstance(texts, (bytes, bytearray)):
-        raise TypeError("texts must be a str or a list of str, got bytes (decode it first)")
-    if not isinstance(texts, Sequence):
-        if isinstance(texts, np.ndarray):
-            texts = texts.tolist()
-        else:
-            try:
-                texts = list(texts)  # other iterables (generators, pandas Series, ...)
-            except TypeError:
-                raise TypeError(
-                    f"texts must be a str or a list of str, got {type(texts).__name__}"
-                ) from None
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
-    return list(texts), False
-
-
-def _first_unencodable(texts: list[str]) -> int | None:
-    for i, t in enumerate(texts):
-        try:
-            t.encode("utf-8")
-        except UnicodeEncodeError:
-            return i
-    return None
+_NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
 
 
 class Encoder:
@@ -58,7 +35,8 @@ class Encoder:
         model: an exported directory, a sentence-transformers / Hugging Face model
             directory (exported once and cached), or None for all-MiniLM-L6-v2.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
-        threads: inference threads; None uses every core.
+        threads: inference threads; None uses every CPU this process may use (its
+            affinity mask); more than that is capped, with a warning.
         dtype: model precision: "float32" ("fp32"), "int8" (CPU), "float16" ("fp16", CUDA)
             or "auto" (int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise;
             never a variant that failed its accuracy guard). A variant the directory
@@ -71,24 +49,25 @@ class Encoder:
         model: str | os.PathLike | None = None,
         device: str = "cpu",
         threads: int | None = None,
-        dtype: str = precision.FLOAT32,
+        dtype: str = dtypes.FLOAT32,
     ) -> None:
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-        dtype = precision.canonical_dtype(dtype)
-        if isinstance(device, str):
-            precision.check_device(dtype, device)
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
+        n_threads = check_threads(threads)
+        dtype = dtypes.canonical_dtype(dtype)
+        dtypes.check_device(dtype, device)
         self.model_dir: Path = resolve_model(model)
-        variant = precision.wanted_variant(dtype, device) if isinstance(device, str) else None
+        variant = dtypes.wanted_variant(dtype, device)
         if variant is not None:
             from .quantize import ensure_variant
 
-            ensure_variant(self.model_dir, variant, required=dtype != precision.AUTO)
+            ensure_variant(self.model_dir, variant, required=dtype != dtypes.AUTO)
         self._core = _core.Encoder(
-            str(self.model_dir), device=device, threads=threads or 0,
+            str(self.model_dir), device=device, threads=n_threads,
             ort_library=onnxruntime_library(), dtype=dtype,
         )
         self.device = device
+        self._special_layout: SpecialLayout | None = None
         self._tokenizer = self._load_tokenizer()
 
     def _load_tokenizer(self):
@@ -113,16 +92,11 @@ class Encoder:
             tok = Tokenizer.from_file(str(path))
         except Exception as e:
             raise ValueError(f"corrupt {path}: {e}") from e
-        # The engine pads each batch itself; truncation is sentence-transformers' rule.
+        # The engine pads each batch itself. Truncation (sentence-transformers' rule) is
+        # applied after tokenizing, so the same tokenizer also serves long_text="chunk".
         tok.no_padding()
-        tok.enable_truncation(self.max_seq_length)
+        tok.no_truncation()
         return tok
-
-    @functools.lru_cache(maxsize=1)  # noqa: B019 (one per Encoder, lives as long as it)
-    def _native_tokenizer(self):
-        from .tokenizer import Tokenizer
-
-        return Tokenizer.from_file(self.model_dir / "tokenizer.json")
 
     @property
     def native_tokenizer(self) -> bool:
@@ -149,28 +123,40 @@ class Encoder:
         """Whether the model's graph already L2-normalises its output."""
         return self._core.normalize
 
-    def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def tokenize(
+        self, texts: Sequence[str], truncate: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of ``texts`` in CSR form: (ids int64 (total,), offsets int64 (n + 1,)),
-        special tokens added and truncated to max_seq_length."""
-        items, _ = _check_texts(texts)
+        special tokens added; truncated to max_seq_length unless ``truncate=False``."""
+        items, _ = check_texts(texts)
+        return self._tokenize(items, self.max_seq_length if truncate else None)
+
+    def _tokenize(self, items: list, max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         if self._tokenizer is None:
-            return self._native_tokenizer().encode_batch_csr(items, max_length=self.max_seq_length)
+            return self._core.tokenize(items, max_length=max_length or _NO_LIMIT)
+        check_str_items(items)
         try:
             encodings = self._tokenizer.encode_batch(items, add_special_tokens=True)
         except Exception as e:
-            bad = _first_unencodable(items)
-            if bad is not None:
-                raise ValueError(
-                    f"texts[{bad}] cannot be encoded as UTF-8 (it holds a lone surrogate)"
-                ) from None
             raise ValueError(f"tokenization failed: {e}") from e
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
-        offsets = np.zeros(len(items) + 1, dtype=np.int64)
+        rows = [e.ids for e in encodings]
+        if max_length is not None and any(len(r) > max_length for r in rows):
+            pre, suf = len(self._layout().prefix), len(self._layout().suffix)
+            keep = max_length - pre - suf  # content tokens, cut on the right as HF does
+            rows = [r if len(r) <= max_length else r[:pre + keep] + r[len(r) - suf:] for r in rows]
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        ids = np.empty(int(offsets[-1]), dtype=np.int64)
-        for e, start, stop in zip(encodings, offsets[:-1], offsets[1:]):
-            ids[start:stop] = e.ids
+        ids = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(offsets[-1]))
         return ids, offsets
+
+    def _layout(self) -> SpecialLayout:
+        """Where this model's special tokens sit around a sequence's content."""
+        if self._special_layout is None:
+            ids, offsets = self._tokenize(["", PROBE_TEXT], None)
+            self._special_layout = special_layout(
+                ids[: offsets[1]].tolist(), ids[offsets[1]:].tolist())
+        return self._special_layout
 
     def encode(
         self,
@@ -178,6 +164,10 @@ class Encoder:
         batch_size: int = 32,
         normalize: bool | None = None,
         show_progress_bar: bool = False,
+        long_text: str = "truncate",
+        chunk_overlap: int = 32,
+        precision: str = "float32",
+        ranges: np.ndarray | None = None,
     ) -> np.ndarray:
         """Embeds ``texts``.
 
@@ -185,10 +175,22 @@ class Encoder:
         ``normalize``: None keeps the model's own behaviour; True L2-normalises the
         output; False adds no normalisation (a model with a Normalize module still
         normalises, as in sentence-transformers).
+        ``long_text``: ``"truncate"`` cuts a text at max_seq_length tokens, as
+        sentence-transformers does; ``"chunk"`` embeds windows of ``chunk_overlap``
+        overlapping tokens and pools them into one vector (see :mod:`fastsbert.long_text`).
+        ``precision``: ``float32``, or ``int8`` / ``uint8`` (with the calibration
+        ``ranges``, shape (2, dim); taken from these texts' vectors when None) or
+        ``binary`` / ``ubinary`` (sign bits packed 8 per byte), as sentence-transformers'
+        ``quantize_embeddings`` (see :mod:`fastsbert.compact`).
         """
-        items, single = _check_texts(texts)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        items, single = check_texts(texts)
+        batch_size = check_int(batch_size, "batch_size")
+        check_precision(precision)
+        if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
+            raise TypeError(f"normalize must be None, True or False, got {normalize!r}")
+        if long_text not in LONG_TEXT_MODES:
+            raise ValueError(f"long_text must be one of {LONG_TEXT_MODES}, got {long_text!r}")
+        chunk_overlap = check_int(chunk_overlap, "chunk_overlap", minimum=0)
         progress = None
         bar = None
         if show_progress_bar and items:
@@ -200,10 +202,18 @@ class Encoder:
                 bar.update(done - bar.n)
 
         try:
-            if self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
+            if long_text == "chunk":
+                windows = split_windows(*self._tokenize(items, None), self.max_seq_length,
+                                        self._layout(), chunk_overlap)
+                if bar is not None:
+                    bar.total = len(windows.owner)
+                rows = self._core.encode_ids(windows.ids, windows.offsets,
+                                             batch_size=batch_size, progress=progress)
+                out = pool_windows(rows, windows, len(items), self.normalized)
+            elif self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
                 out = self._core.encode_texts(items, batch_size=batch_size, progress=progress)
             else:
-                ids, offsets = self.tokenize(items)
+                ids, offsets = self._tokenize(items, self.max_seq_length)
                 out = self._core.encode_ids(
                     ids, offsets, batch_size=batch_size, progress=progress
                 )
@@ -214,6 +224,8 @@ class Encoder:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.maximum(norms, 1e-12, out=norms)
             out /= norms
+        if precision != "float32":
+            out = quantize_embeddings(out, precision, ranges=ranges)
         return out[0] if single else out
 
     def __repr__(self) -> str:
@@ -226,6 +238,17 @@ class Encoder:
 _ENCODERS: dict[tuple[str | None, str, str], Encoder] = {}
 
 
+def _shared_encoder(model: str | os.PathLike | None, device: str,
+                    dtype: str = dtypes.FLOAT32) -> Encoder:
+    """The Encoder kept for module-level calls, one per (model, device, dtype)."""
+    key = (None if model is None else os.fspath(model), device, dtypes.canonical_dtype(dtype))
+    enc = _ENCODERS.get(key)
+    if enc is None:
+        enc = Encoder(model, device=device, dtype=key[2])
+        _ENCODERS[key] = enc
+    return enc
+
+
 def encode(
     texts: str | Sequence[str],
     model: str | os.PathLike | None = None,
@@ -233,16 +256,47 @@ def encode(
     normalize: bool | None = None,
     device: str = "cpu",
     show_progress_bar: bool = False,
-    dtype: str = precision.FLOAT32,
+    long_text: str = "truncate",
+    chunk_overlap: int = 32,
+    precision: str = "float32",
+    ranges: np.ndarray | None = None,
+    dtype: str = dtypes.FLOAT32,
 ) -> np.ndarray:
-    """Embeds ``texts`` with ``model`` (see :class:`Encoder`); one loaded model is kept per
-    (model, device, dtype) for later calls. Returns float32 (n, dim), or (dim,) for a
-    single str."""
-    key = (None if model is None else os.fspath(model), device, precision.canonical_dtype(dtype))
-    enc = _ENCODERS.get(key)
-    if enc is None:
-        enc = Encoder(model, device=device, dtype=key[2])
-        _ENCODERS[key] = enc
-    return enc.encode(
-        texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar
+    """Embeds ``texts`` with ``model`` (see :class:`Encoder` and :meth:`Encoder.encode`);
+    one loaded model is kept per (model, device, dtype) for later calls. ``dtype`` is the
+    model's precision (see :class:`Encoder`); ``precision`` that of the output. Returns
+    float32 (n, dim), or (dim,) for a single str."""
+    return _shared_encoder(model, device, dtype).encode(
+        texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar,
+        long_text=long_text, chunk_overlap=chunk_overlap, precision=precision, ranges=ranges,
     )
+
+
+def paraphrase_mining(
+    texts: Sequence[str],
+    model: str | os.PathLike | Encoder | None = None,
+    top_k: int = 100,
+    max_pairs: int = 500_000,
+    batch_size: int = 32,
+    threads: int | None = None,
+    show_progress_bar: bool = False,
+) -> list[list[float | int]]:
+    """The most similar pairs among ``texts``: encodes them with ``model`` (an
+    :class:`Encoder`, a model path, or None for the default model) and mines the
+    embeddings with :func:`fastsbert.paraphrase_mining_embeddings`.
+
+    Returns ``[[score, i, j], ...]`` with ``i < j``, best first, like
+    sentence-transformers' ``util.paraphrase_mining``.
+    """
+    from .similarity import paraphrase_mining_embeddings
+
+    if isinstance(texts, np.ndarray) and texts.dtype != object and texts.dtype.kind != "U":
+        raise TypeError(
+            "paraphrase_mining takes texts; for embeddings use paraphrase_mining_embeddings"
+        )
+    items, single = check_texts(texts)
+    if single:
+        raise TypeError("paraphrase_mining takes a list of texts, got a single str")
+    enc = model if isinstance(model, Encoder) else _shared_encoder(model, "cpu")
+    emb = enc.encode(items, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    return paraphrase_mining_embeddings(emb, top_k=top_k, max_pairs=max_pairs, threads=threads)

@@ -8,8 +8,6 @@ sentence-transformers or Hugging Face model directory is exported once into the 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -81,34 +79,21 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     out = cache_dir() / "models" / f"{name}-{_fingerprint(src)}"
     if is_exported(out):
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # One exporter at a time per target; the exporter also renames its result into place
-    # atomically, so a reader never sees a half-written directory.
-    with _locked(out.with_name(out.name + ".lock")):
-        if not is_exported(out):
-            try:
-                from .export import export
-            except ImportError as e:  # torch / transformers / onnx missing
-                raise ImportError(
-                    f"{src} must be exported to ONNX once, which needs the export extra: "
-                    f"pip install 'fastsbert[export]' ({e})"
-                ) from e
-            try:
-                export(src, out)
-            except FileExistsError:
-                if not is_exported(out):  # another process finished it first: fine
-                    raise
+    try:
+        from .exporter import export
+    except ImportError as e:  # torch / transformers / onnx missing
+        raise ImportError(
+            f"{src} must be exported to ONNX once, which needs the export extra: "
+            f"pip install 'fastsbert[export]' ({e})"
+        ) from e
+    # The exporter works under a lock per target and renames its result into place, so
+    # concurrent first uses export once and a reader never sees a half-written directory.
+    try:
+        export(src, out)
+    except FileExistsError:
+        if not is_exported(out):  # another process finished it first: fine
+            raise
     return out
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path):
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def read_config(model_dir: Path) -> dict:

@@ -74,7 +74,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import precision
+from . import dtypes
 from .models import CONFIG_FILE
 
 # Guard thresholds (defaults of add_variant): agreement with float32 on the calibration set.
@@ -310,17 +310,17 @@ def convert_float16(model_dir: Path, out_path: Path) -> None:
 
 
 _BUILDERS = {
-    precision.INT8: lambda model_dir, out, texts: quantize_int8(model_dir, out, texts),
-    precision.FLOAT16: lambda model_dir, out, texts: convert_float16(model_dir, out),
+    dtypes.INT8: lambda model_dir, out, texts: quantize_int8(model_dir, out, texts),
+    dtypes.FLOAT16: lambda model_dir, out, texts: convert_float16(model_dir, out),
 }
 
 _RECIPES = {
-    precision.INT8: "SmoothQuant (alpha 0.5) on the inputs of the non-down-projection "
+    dtypes.INT8: "SmoothQuant (alpha 0.5) on the inputs of the non-down-projection "
                     "products, then static QDQ: MatMul weights int8 per channel, "
                     "activations uint8 with MinMax scales from the calibration set; "
                     "attention products, embeddings, LayerNorm, softmax, pooling and "
                     "normalisation in float32",
-    precision.FLOAT16: "float16 weights and activations; LayerNorm, softmax and reductions "
+    dtypes.FLOAT16: "float16 weights and activations; LayerNorm, softmax and reductions "
                        "in float32; int64 inputs and float32 output unchanged",
 }
 
@@ -358,7 +358,7 @@ def agreement(reference: np.ndarray, candidate: np.ndarray, k: int = NEIGHBOURS)
 def _guard_device(dtype: str) -> str:
     """Where the guard runs a variant: float16 needs CUDA when it is there; otherwise the
     CPU execution provider runs the float16 graph (slowly) for the comparison."""
-    if dtype == precision.FLOAT16:
+    if dtype == dtypes.FLOAT16:
         import onnxruntime as ort
 
         if "CUDAExecutionProvider" in ort.get_available_providers():
@@ -367,7 +367,7 @@ def _guard_device(dtype: str) -> str:
 
 
 def _embed_with(model_dir: Path, dtype: str, texts: list[str]) -> np.ndarray:
-    if dtype == precision.FLOAT16 and _guard_device(dtype) == "cpu":
+    if dtype == dtypes.FLOAT16 and _guard_device(dtype) == "cpu":
         return _embed_float16_on_cpu(model_dir, texts)
     from .encoder import Encoder
 
@@ -383,7 +383,7 @@ def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
     from .encoder import Encoder
 
     cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
-    sess = ort.InferenceSession(str(model_dir / precision.VARIANT_FILES[precision.FLOAT16]),
+    sess = ort.InferenceSession(str(model_dir / dtypes.VARIANT_FILES[dtypes.FLOAT16]),
                                 providers=["CPUExecutionProvider"])
     ids, offsets = Encoder(model_dir, threads=1).tokenize(texts)
     rows = []
@@ -454,8 +454,8 @@ def add_variant(
     the variant falls below the thresholds and ``force`` is False; the refusal is recorded
     (without the file) so that ``auto`` skips the variant.
     """
-    dtype = precision.canonical_dtype(dtype)
-    if dtype not in precision.VARIANT_FILES:
+    dtype = dtypes.canonical_dtype(dtype)
+    if dtype not in dtypes.VARIANT_FILES:
         raise ValueError(f"dtype={dtype!r} has no variant to build: expected 'int8' or 'float16'")
     model_dir = Path(model_dir)
     if not (model_dir / CONFIG_FILE).is_file() or not (model_dir / "model.onnx").is_file():
@@ -480,7 +480,7 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
                    min_p1: float) -> dict:
     import onnxruntime
 
-    file_name = precision.VARIANT_FILES[dtype]
+    file_name = dtypes.VARIANT_FILES[dtype]
     texts = calibration_texts()
     cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
     # A scratch directory beside the model that looks like it (links to its files) but
@@ -488,7 +488,7 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
     scratch = model_dir / f".{dtype}-tmp-{uuid.uuid4().hex}"
     scratch.mkdir()
     try:
-        skip = {CONFIG_FILE, *precision.VARIANT_FILES.values()}
+        skip = {CONFIG_FILE, *dtypes.VARIANT_FILES.values()}
         for f in model_dir.iterdir():
             if f.is_file() and f.name not in skip and not f.name.startswith("."):
                 os.symlink(f.resolve(), scratch / f.name)
@@ -498,7 +498,7 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
         trial["variants"] = {dtype: {"file": file_name, "passed": False}}
         (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
 
-        reference = _embed_with(model_dir, precision.FLOAT32, list(texts))
+        reference = _embed_with(model_dir, dtypes.FLOAT32, list(texts))
         measured = _embed_with(scratch, dtype, list(texts))
         fig = agreement(reference, measured)
         passed = fig["mean_cosine"] >= min_mean and fig["p1_cosine"] >= min_p1
@@ -557,13 +557,13 @@ def export_variant(model_dir: Path, dtype: str, *, force: bool = False) -> dict 
     """The variant step of :func:`fastsbert.export`: builds what ``dtype`` asks for in a
     fresh export directory. "auto" builds the variant this machine's CPU would use, and a
     refusal then only leaves float32. Returns the variant's entry (None for float32)."""
-    dtype = precision.canonical_dtype(dtype)
-    variant = precision.wanted_variant(dtype, "cpu") if dtype == precision.AUTO else dtype
-    if variant is None or variant == precision.FLOAT32:
+    dtype = dtypes.canonical_dtype(dtype)
+    variant = dtypes.wanted_variant(dtype, "cpu") if dtype == dtypes.AUTO else dtype
+    if variant is None or variant == dtypes.FLOAT32:
         return None
     try:
         return add_variant(model_dir, variant, force=force)
     except GuardError:
-        if dtype != precision.AUTO:
+        if dtype != dtypes.AUTO:
             raise
         return read_variants(model_dir).get(variant)

@@ -17,19 +17,20 @@ results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 from typing import Literal
 
 import numpy as np
 
 from . import _core
+from ._checks import check_int, check_threads
 
 Metric = Literal["cosine", "dot"]
 
 __all__ = [
     "topk",
     "semantic_search",
-    "paraphrase_mining",
+    "paraphrase_mining_embeddings",
     "community_detection",
     "simd_level",
     "simd_levels",
@@ -47,13 +48,25 @@ def _as_matrix(x: object, name: str) -> np.ndarray:
     return a
 
 
+def _check_metric(metric: object) -> str:
+    if metric not in ("cosine", "dot"):
+        raise ValueError(f'metric must be "cosine" or "dot", got {metric!r}')
+    return metric
+
+
+def _check_count(value: object, name: str, limit: int) -> int:
+    """A non-negative count; values past ``limit`` (the most that can be returned) are
+    clamped to it, so any Python int is accepted without overflowing the native side."""
+    return min(check_int(value, name, minimum=0, maximum=math.inf), limit)
+
+
 def topk(
     queries: np.ndarray,
     corpus: np.ndarray | None = None,
     k: int = 10,
     metric: Metric = "cosine",
     device: str = "cpu",
-    threads: int = 0,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest corpus rows for every query row.
 
@@ -67,7 +80,7 @@ def topk(
         device: ``"cpu"``, or ``"cuda"`` / ``"cuda:N"`` when the CUDA kernel was built
             (see :func:`cuda_available`; agrees with the CPU result within 1e-5 on
             scores of unit-norm rows, indices equal except between scores closer than that).
-        threads: worker threads, 0 for every available core.
+        threads: worker threads; None uses every CPU this process may use.
 
     Returns:
         ``(scores, indices)``: ``(q, k')`` float32 and ``(q, k')`` int64 with
@@ -75,7 +88,11 @@ def topk(
     """
     q = _as_matrix(queries, "queries")
     c = None if corpus is None else _as_matrix(corpus, "corpus")
-    return _core.topk(q, c, int(k), metric, int(threads), device)
+    n = q.shape[0] if c is None else c.shape[0]
+    k = _check_count(k, "k", n)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
+    return _core.topk(q, c, k, _check_metric(metric), check_threads(threads), device)
 
 
 def semantic_search(
@@ -83,12 +100,14 @@ def semantic_search(
     corpus_embeddings: np.ndarray,
     top_k: int = 10,
     metric: Metric = "cosine",
-    threads: int = 0,
+    threads: int | None = None,
 ) -> list[list[dict[str, int | float]]]:
     """Top ``top_k`` corpus entries per query, shaped like sentence-transformers'
     ``util.semantic_search``: one list per query of ``{"corpus_id": int, "score": float}``
     dicts, best first. Use :func:`topk` for the same result as arrays.
     """
+    if corpus_embeddings is None:
+        raise TypeError("corpus_embeddings must be an array, got None")
     scores, indices = topk(query_embeddings, corpus_embeddings, top_k, metric, threads=threads)
     return [
         [{"corpus_id": j, "score": s} for j, s in zip(row_i, row_s)]
@@ -96,38 +115,33 @@ def semantic_search(
     ]
 
 
-def paraphrase_mining(
-    embeddings_or_texts: np.ndarray | Sequence[str],
+def paraphrase_mining_embeddings(
+    embeddings: np.ndarray,
     top_k: int = 100,
     max_pairs: int = 500_000,
     metric: Metric = "cosine",
-    threads: int = 0,
-    model: str | None = None,
-    batch_size: int = 32,
+    threads: int | None = None,
     as_arrays: bool = False,
 ) -> list[list[float | int]] | tuple[np.ndarray, np.ndarray]:
-    """The most similar pairs within one set of embeddings (or texts, encoded first with
-    :func:`fastsbert.encode` and ``model``).
+    """The most similar pairs within one set of embeddings (for texts, see
+    :func:`fastsbert.paraphrase_mining`).
 
     A pair ``{i, j}`` is a candidate when ``j`` is among the ``top_k`` nearest other rows
     of ``i`` or ``i`` among those of ``j`` (the set sentence-transformers'
-    ``util.paraphrase_mining`` considers); candidates are sorted by descending score (ties:
-    lower ``i``, then lower ``j``) and cut to ``max_pairs``. Each pair is scored once.
+    ``util.paraphrase_mining_embeddings`` considers); candidates are sorted by descending
+    score (ties: lower ``i``, then lower ``j``) and cut to ``max_pairs``. Each pair is
+    scored once.
 
     Returns:
         ``[[score, i, j], ...]`` with ``i < j`` like sentence-transformers, or with
         ``as_arrays=True`` ``(scores (p,) float32, pairs (p, 2) int64)``.
     """
-    x = embeddings_or_texts
-    if isinstance(x, (list, tuple)) and (len(x) == 0 or isinstance(x[0], str)):
-        if len(x) == 0:
-            x = np.zeros((0, 0), dtype=np.float32)
-        else:
-            from . import encode  # imports the inference engine only when texts are given
-
-            x = encode(list(x), model=model, batch_size=batch_size)
+    x = _as_matrix(embeddings, "embeddings")
+    n = x.shape[0]
+    top_k = _check_count(top_k, "top_k", max(n - 1, 0))
+    max_pairs = _check_count(max_pairs, "max_pairs", n * max(n - 1, 0) // 2)
     scores, pairs = _core.topk_pairs(
-        _as_matrix(x, "embeddings"), int(top_k), int(max_pairs), metric, int(threads)
+        x, top_k, max_pairs, _check_metric(metric), check_threads(threads)
     )
     if as_arrays:
         return scores, pairs
@@ -138,7 +152,7 @@ def community_detection(
     embeddings: np.ndarray,
     threshold: float = 0.75,
     min_community_size: int = 10,
-    threads: int = 0,
+    threads: int | None = None,
 ) -> list[list[int]]:
     """Groups of rows whose cosine similarity to a central row is at least ``threshold``,
     as sentence-transformers' ``util.community_detection``: communities of at least
@@ -146,9 +160,15 @@ def community_detection(
     in two communities. Every pair is scored once; memory grows with the number of pairs
     above ``threshold``.
     """
+    x = _as_matrix(embeddings, "embeddings")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
+        raise TypeError(f"threshold must be a number, got {threshold!r}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    # More members than rows can never be met: n + 1 says so without overflowing.
+    min_size = _check_count(min_community_size, "min_community_size", x.shape[0] + 1)
     offsets, members = _core.topk_communities(
-        _as_matrix(embeddings, "embeddings"), float(threshold), int(min_community_size),
-        int(threads),
+        x, float(threshold), min_size, check_threads(threads)
     )
     flat = members.tolist()
     bounds = offsets.tolist()

@@ -17,7 +17,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
-from fastsbert.export import CONFIG_NAME, UnsupportedModelError, export  # noqa: E402
+from fastsbert.exporter import CONFIG_NAME, UnsupportedModelError, export  # noqa: E402
 from tiny_models import ARCHITECTURES, POOLING_MODES, hf_dir_of  # noqa: E402
 
 MIN_COSINE = 0.99999
@@ -242,7 +242,7 @@ def test_graph_checks_and_dynamic_axes(tiny_st_model, exported, stsb_test_senten
 
 
 def test_no_torch_on_import():
-    code = "import sys, fastsbert.export; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, fastsbert.exporter; assert 'torch' not in sys.modules, 'torch imported'"
     env = _child_env()
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
@@ -425,7 +425,7 @@ def test_concurrent_exports_leave_one_complete_dir(tiny_st_model, tmp_path):
     src = tiny_st_model("bert", "mean")
     out = tmp_path / "out"
     code = textwrap.dedent(f"""
-        from fastsbert.export import export
+        from fastsbert.exporter import export
         try:
             export({str(src)!r}, {str(out)!r})
             print("exported")

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import fastsbert
-from fastsbert import _core, precision, quantize
+from fastsbert import _core, dtypes, quantize
 from fastsbert.encoder import _ENCODERS
-from fastsbert.export import export
+from fastsbert.exporter import export
 
 TINY_TEXTS = ["a short one", "Another sentence, a little longer than the first.",
               "Zürich 東京 😀", "x " * 40, "numbers 1 2 3 4 5", "the cat sat on the mat"]
@@ -84,13 +84,13 @@ def test_bad_dtype_lists_the_choices(bad):
 
 
 def test_engine_rejects_bad_dtype_too(tiny_export):
-    with pytest.raises(RuntimeError, match="unknown dtype 'int4'.*'auto'"):
+    with pytest.raises(ValueError, match="unknown dtype 'int4'.*'auto'"):
         _engine(tiny_export, dtype="int4")
 
 
 def test_aliases(tiny_export):
-    assert precision.canonical_dtype("fp32") == "float32"
-    assert precision.canonical_dtype("fp16") == "float16"
+    assert dtypes.canonical_dtype("fp32") == "float32"
+    assert dtypes.canonical_dtype("fp16") == "float16"
     assert fastsbert.Encoder(tiny_export, dtype="fp32").dtype == "float32"
 
 
@@ -98,7 +98,7 @@ def test_float16_on_cpu_says_what_to_do(tiny_export):
     for device in ("cpu",):
         with pytest.raises(ValueError, match="device='cuda'.*'int8'.*'float32'"):
             fastsbert.Encoder(tiny_export, device=device, dtype="float16")
-    with pytest.raises(RuntimeError, match="float16' runs on CUDA only"):
+    with pytest.raises(ValueError, match="float16' runs on CUDA only"):
         _engine(tiny_export, dtype="fp16")
     with pytest.raises(ValueError, match="CPU only"):
         fastsbert.Encoder(tiny_export, device="cuda", dtype="int8")
@@ -119,7 +119,7 @@ def test_int8_missing_variant_without_export_extra(tiny_copy, monkeypatch, featu
 
 
 def test_engine_explains_a_missing_variant(tiny_export):
-    with pytest.raises(RuntimeError, match="has no int8 variant: create it"):
+    with pytest.raises(FileNotFoundError, match="has no int8 variant: create it"):
         _engine(tiny_export, dtype="int8")
 
 
@@ -141,28 +141,28 @@ def test_detected_features_match_the_kernel(features):
     """cpuid + xgetbv agree with the flags Linux reports (the kernel's own detection)."""
     features(None)
     flags = _proc_cpuinfo_flags()
-    got = set(precision.cpu_features_detected())
+    got = set(dtypes.cpu_features_detected())
     assert ("avx2" in got) == ("avx2" in flags and "fma" in flags)
     assert ("avx512" in got) == ("avx512f" in flags)
     assert ("avx512_vnni" in got) == ("avx512_vnni" in flags)
     assert ("avx_vnni" in got) == ("avx_vnni" in flags)
     if "amx" in got:
         assert {"amx_tile", "amx_int8"} <= flags
-    assert precision.cpu_features() == precision.cpu_features_detected()
+    assert dtypes.cpu_features() == dtypes.cpu_features_detected()
 
 
 def test_feature_masking(features):
     features("-vnni,-amx")
-    assert not precision.int8_is_fast()
-    assert not {"avx512_vnni", "avx_vnni", "amx"} & set(precision.cpu_features())
+    assert not dtypes.int8_is_fast()
+    assert not {"avx512_vnni", "avx_vnni", "amx"} & set(dtypes.cpu_features())
     features(" +vnni ")
-    assert precision.int8_is_fast() and "avx512_vnni" in precision.cpu_features()
+    assert dtypes.int8_is_fast() and "avx512_vnni" in dtypes.cpu_features()
     features("+amx,-avx512_vnni,-avx_vnni")
-    assert precision.int8_is_fast() and precision.cpu_features()[-1] == "amx"
+    assert dtypes.int8_is_fast() and dtypes.cpu_features()[-1] == "amx"
     for bad in ("vnni", "-sse9"):
         features(bad)
         with pytest.raises(ValueError, match="FASTSBERT_CPU_FEATURES"):
-            precision.cpu_features()
+            dtypes.cpu_features()
 
 
 # ------------------------------------------------------------------ the guard
@@ -201,7 +201,7 @@ def test_broken_quantization_is_refused(tiny_copy, monkeypatch, features):
     assert fastsbert.Encoder(tiny_copy, dtype="auto").dtype == "float32"
     with pytest.raises(quantize.GuardError, match="refused earlier.*mean cosine"):
         fastsbert.Encoder(tiny_copy, dtype="int8")
-    with pytest.raises(RuntimeError, match="refused by the accuracy guard"):
+    with pytest.raises(ValueError, match="refused by the accuracy guard"):
         _engine(tiny_copy, dtype="int8")
 
     # Forced: kept and loadable on request, still never chosen by auto.

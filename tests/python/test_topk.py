@@ -146,8 +146,8 @@ def test_self_edge_shapes():
         x = np.ones((n, 4), np.float32)
         s, i = sim.topk(x, None, 3)
         assert s.shape == (n, max(n - 1, 0))
-    assert sim.paraphrase_mining(np.ones((1, 4), np.float32)) == []
-    assert sim.paraphrase_mining(np.zeros((0, 4), np.float32)) == []
+    assert sim.paraphrase_mining_embeddings(np.ones((1, 4), np.float32)) == []
+    assert sim.paraphrase_mining_embeddings(np.zeros((0, 4), np.float32)) == []
     assert sim.community_detection(np.zeros((0, 4), np.float32)) == []
 
 
@@ -209,7 +209,7 @@ def test_levels_bit_identical_to_scalar(monkeypatch, level):
             sim.topk(q, c, 13, threads=2),
             sim.topk(q, c, 13, metric="dot", threads=3),
             sim.topk(x, None, 21, threads=2),
-            sim.paraphrase_mining(x, top_k=4, max_pairs=1000, as_arrays=True),
+            sim.paraphrase_mining_embeddings(x, top_k=4, max_pairs=1000, as_arrays=True),
             sim.community_detection(clustered, threshold=0.6, min_community_size=5),
         )
 
@@ -240,7 +240,7 @@ def reference_pairs(x: np.ndarray, top_k: int, max_pairs: int):
 @pytest.mark.parametrize("top_k, max_pairs", [(1, 1000), (5, 1000), (5, 40), (400, 10**6)])
 def test_paraphrase_mining_matches_definition(rng, top_k, max_pairs):
     x = rng.standard_normal((257, 24)).astype(np.float32)
-    got = sim.paraphrase_mining(x, top_k=top_k, max_pairs=max_pairs)
+    got = sim.paraphrase_mining_embeddings(x, top_k=top_k, max_pairs=max_pairs)
     want = reference_pairs(x, top_k, max_pairs)
     assert len(got) == len(want)
     assert all(i < j for _, i, j in got)
@@ -255,7 +255,7 @@ def test_paraphrase_mining_matches_definition(rng, top_k, max_pairs):
     assert {(i, j) for _, i, j in got} - close == {(i, j) for _, i, j in want} - close
     if len(want) < 200:
         assert [(i, j) for _, i, j in got] == [(i, j) for _, i, j in want]
-    scores, pairs = sim.paraphrase_mining(x, top_k=top_k, max_pairs=max_pairs, as_arrays=True)
+    scores, pairs = sim.paraphrase_mining_embeddings(x, top_k=top_k, max_pairs=max_pairs, as_arrays=True)
     assert scores.dtype == np.float32 and pairs.dtype == np.int64 and pairs.shape == (len(got), 2)
 
 
@@ -264,24 +264,21 @@ def test_paraphrase_mining_like_sentence_transformers(rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((400, 32)).astype(np.float32)
     want = st_util.paraphrase_mining_embeddings(torch.from_numpy(x), top_k=3, max_pairs=500)
-    got = sim.paraphrase_mining(x, top_k=3, max_pairs=500)
+    got = sim.paraphrase_mining_embeddings(x, top_k=3, max_pairs=500)
     assert [p[1:] for p in got] == [p[1:] for p in want]
     np.testing.assert_allclose([p[0] for p in got], [p[0] for p in want], atol=TOL)
 
 
-def test_paraphrase_mining_encodes_texts_lazily(monkeypatch):
+def test_paraphrase_mining_of_texts_encodes_then_mines():
     import fastsbert
 
-    seen = {}
-
-    def fake_encode(texts, model=None, batch_size=32):
-        seen["texts"], seen["model"] = texts, model
-        return np.eye(len(texts), 4, dtype=np.float32) + 0.1
-
-    monkeypatch.setattr(fastsbert, "encode", fake_encode)
-    out = sim.paraphrase_mining(["a", "b", "c"], top_k=1, model="m")
-    assert seen == {"texts": ["a", "b", "c"], "model": "m"}
-    assert all(isinstance(s, float) and i < j for s, i, j in out)
+    texts = ["A man plays a flute.", "Someone plays a flute.", "A dog runs.", "A cat sleeps."]
+    enc = fastsbert.Encoder()
+    want = sim.paraphrase_mining_embeddings(enc.encode(texts), top_k=2)
+    assert fastsbert.paraphrase_mining(texts, model=enc, top_k=2) == want
+    assert fastsbert.paraphrase_mining(texts, top_k=2) == want  # the default model
+    with pytest.raises(TypeError, match="paraphrase_mining_embeddings"):
+        fastsbert.paraphrase_mining(enc.encode(texts))
 
 
 # ---------------------------------------------------------------- semantic search, communities
@@ -374,7 +371,7 @@ def call(fn: str, x: np.ndarray):
     elif fn == "self":
         sim.topk(x, None, 2)
     elif fn == "pairs":
-        sim.paraphrase_mining(x, top_k=2)
+        sim.paraphrase_mining_embeddings(x, top_k=2)
     else:
         sim.community_detection(x, threshold=0.5, min_community_size=1)
 

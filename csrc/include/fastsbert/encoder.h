@@ -11,24 +11,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fastsbert/cancel.h"
+#include "fastsbert/errors.h"
+#include "fastsbert/threads.h"
+
 namespace fastsbert {
 
-// Raised for a missing or corrupt model directory, a bad argument, or a runtime failure.
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Errors (fastsbert/errors.h): the constructor throws InvalidArgument for a bad option,
+// MissingFile for a missing directory or file, CorruptFile for a malformed one, and Error
+// when ONNX Runtime cannot be loaded or cannot load the model.
 
 struct EncoderOptions {
   // "cpu", "cuda" or "cuda:N". CUDA needs an onnxruntime build with the CUDA execution
   // provider; asking for it otherwise raises fastsbert::Error.
   std::string device = "cpu";
-  // Threads used for inference; 0 means all cores of this machine.
+  // Threads used for inference (tokenizing included); 0 means available_cpus(), and
+  // larger counts are capped at it. Negative counts raise InvalidArgument.
   int threads = 0;
   // Model precision: "float32" (or "fp32"), "int8" (CPU), "float16" (or "fp16", CUDA), or
   // "auto": int8 on a CPU with VNNI or AMX, float16 on CUDA, each only when the model
@@ -44,6 +46,9 @@ struct EncoderOptions {
 struct ModelConfig {
   int64_t dim = 0;
   int64_t max_seq_length = 0;
+  // Longest token sequence the model's position embeddings take; 0 when the export did not
+  // record it (older exports).
+  int64_t max_positions = 0;
   std::string pooling;
   bool normalize = false;
   int64_t pad_token_id = 0;
@@ -63,6 +68,9 @@ struct EncodeOptions {
   int batch_size = 32;
   // Called from the calling thread with the number of sequences finished so far.
   std::function<void(size_t done)> progress;
+  // When set and cancelled (from another thread), the call stops between batches, stops
+  // the model calls in flight, and throws fastsbert::Cancelled. Not owned.
+  const CancelToken* cancel = nullptr;
 };
 
 class Encoder {
@@ -83,6 +91,8 @@ class Encoder {
 
   // Embeds every sequence; writes row i (dim floats) of `out` for sequence i.
   // `out` must hold sequences.count * dim() floats. Safe to call from several threads.
+  // Throws InvalidArgument for malformed sequences (naming the first), Cancelled when
+  // options.cancel stops it, and Error when a model call fails.
   void encode_ids(const TokenSequences& sequences, float* out,
                   const EncodeOptions& options = {}) const;
 
@@ -93,10 +103,17 @@ class Encoder {
   const std::string& tokenizer_unavailable_reason() const;
 
   // Tokenizes UTF-8 texts (special tokens added, truncated to max_seq_length) and embeds
-  // them; writes row i of `out` for text i. Throws fastsbert::Error for invalid UTF-8
-  // (naming the text) or when has_tokenizer() is false.
+  // them; writes row i of `out` for text i. Throws InvalidArgument for invalid UTF-8
+  // (naming the text), Error when has_tokenizer() is false, and as encode_ids otherwise.
   void encode(const std::vector<std::string_view>& texts, float* out,
               const EncodeOptions& options = {}) const;
+
+  // Token ids of UTF-8 texts as the model sees them (special tokens added), in CSR form:
+  // text i is ids[offsets[i] .. offsets[i+1]). Each is cut to max_length tokens, special
+  // tokens included; 0 means max_seq_length (what encode() runs). Throws like encode().
+  void tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                std::vector<int64_t>& offsets, size_t max_length = 0,
+                const CancelToken* cancel = nullptr) const;
 
  private:
   struct Impl;

@@ -34,23 +34,26 @@ class UnsupportedTokenizer : public Error {
 
 class Tokenizer {
  public:
-  // Loads a tokenizer.json. Throws UnsupportedTokenizer for unsupported components and
-  // fastsbert::Error for unreadable or malformed files.
+  // Loads a tokenizer.json. Throws UnsupportedTokenizer for unsupported components,
+  // MissingFile when there is no such file, and CorruptFile (naming the path) for a
+  // malformed file or one whose vocabulary lacks the model's unknown token.
   static Tokenizer from_file(const std::string& path);
   // Same, from the file's contents.
   static Tokenizer from_json(std::string_view json_text);
 
   // Token ids of one text. max_length 0 applies the file's truncation (if any);
   // otherwise sequences are cut to max_length tokens, special tokens included, the way
-  // the file's truncation would be. Throws fastsbert::Error for invalid UTF-8.
+  // the file's truncation would be. Throws InvalidArgument for invalid UTF-8.
   std::vector<int64_t> encode(std::string_view text, size_t max_length = 0) const;
 
   // Tokenizes a batch into CSR form: the ids of text i are ids[offsets[i] .. offsets[i+1]).
-  // `ids` and `offsets` are replaced. threads <= 0 uses all cores; work is split over
-  // texts. Errors from worker threads (e.g. invalid UTF-8, naming the text's index) are
-  // rethrown here.
+  // `ids` and `offsets` are replaced. Work is split over texts on `threads` threads (0:
+  // available_cpus(); capped at it; negative: InvalidArgument). Errors from worker threads
+  // (e.g. invalid UTF-8, naming the text's index) are rethrown here. When `cancel` is set
+  // and cancelled, the call stops between blocks of texts and throws Cancelled.
   void encode_batch_csr(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
-                        std::vector<int64_t>& offsets, size_t max_length = 0, int threads = 0) const;
+                        std::vector<int64_t>& offsets, size_t max_length = 0, int threads = 0,
+                        const CancelToken* cancel = nullptr) const;
 
   // The file's truncation max_length, or 0 when the file has no truncation.
   size_t truncation_max_length() const;

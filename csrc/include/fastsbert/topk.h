@@ -8,14 +8,19 @@
 // (k = 0, 1, ..., d - 1), so all levels return bit-identical results; the scalar level is
 // the reference. Ties are broken by the lower index.
 //
-// Errors: std::invalid_argument for bad arguments (shapes, NaN/inf values, unknown level),
-// std::runtime_error for a missing backend (CUDA not built or no device).
+// Errors: std::invalid_argument for bad arguments (shapes, NaN/inf values, unknown level,
+// negative thread counts), std::runtime_error for a missing backend (CUDA not built or no
+// device), fastsbert::Cancelled when TopkOptions::cancel stops a call.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "fastsbert/cancel.h"
+#include "fastsbert/errors.h"
+#include "fastsbert/threads.h"
 
 namespace fastsbert {
 
@@ -35,10 +40,14 @@ struct MatrixView {
 
 struct TopkOptions {
   Metric metric = Metric::cosine;
-  // Worker threads; 0 means every core this process may run on.
+  // Worker threads; 0 means available_cpus() (the CPUs this process may run on), and
+  // larger counts are capped at it. Negative counts raise std::invalid_argument.
   int threads = 0;
   // "cpu", "cuda" or "cuda:N". Only topk_search runs on CUDA.
   std::string device = "cpu";
+  // When set and cancelled (from another thread), a CPU call stops between tiles and throws
+  // fastsbert::Cancelled (fastsbert/errors.h); outputs are then partly written. Not owned.
+  const CancelToken* cancel = nullptr;
 };
 
 // Number of result columns for k neighbours among n candidates.

@@ -19,6 +19,7 @@ module costs nothing on the inference path.
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib
 import json
 import os
@@ -28,6 +29,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ._checks import check_int
+from .files import exclusive_lock
 
 __all__ = ["export", "is_complete_export", "POOLING_MODES", "CONFIG_NAME", "FORMAT_VERSION"]
 
@@ -521,7 +525,7 @@ def _ort_optimize(path: Path, config: Any, sample: dict, expected) -> bool:
             warnings.simplefilter("ignore")
             optimized = optimize_model(str(path), model_type="bert", num_heads=int(heads),
                                        hidden_size=int(hidden), opt_level=0)
-    except Exception:  # noqa: BLE001 - an optimisation that fails is simply not applied
+    except Exception:
         return False
     finally:
         logger.setLevel(level)
@@ -535,7 +539,7 @@ def _ort_optimize(path: Path, config: Any, sample: dict, expected) -> bool:
         got = session.run([OUTPUT_NAME], {k: v.numpy() for k, v in sample.items()})[0]
         cos = (got * expected).sum(-1) / (np.linalg.norm(got, axis=-1) * np.linalg.norm(expected, axis=-1))
         accepted = float(cos.min()) >= _OPTIMIZED_MIN_COSINE
-    except Exception:  # noqa: BLE001 - keep the plain graph
+    except Exception:
         accepted = False
     if accepted:
         os.replace(candidate, path)
@@ -648,9 +652,9 @@ def export(
         UnsupportedModelError: the model holds modules other than Transformer, Pooling,
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
-    from . import precision
+    from . import dtypes
 
-    dtype = precision.canonical_dtype(dtype)
+    dtype = dtypes.canonical_dtype(dtype)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
                    opset=opset, overwrite=overwrite, options=_GraphOptions(),
                    dtype=dtype, force=force)
@@ -672,14 +676,29 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             f"{src}: Pooling has include_prompt=false and the model defines prompts; "
             "excluding prompt tokens from pooling is not supported"
         )
-    if max_seq_length is not None and max_seq_length < 2:
-        raise ValueError(f"max_seq_length must be at least 2, got {max_seq_length}")
+    if max_seq_length is not None:
+        max_seq_length = check_int(max_seq_length, "max_seq_length", minimum=2)
+    if opset is not None:
+        opset = check_int(opset, "opset", minimum=1)
     do_normalize = spec.normalize if normalize is None else bool(normalize)
     opset = opset or _DEFAULT_OPSET
 
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out.with_name(f".{out.name}.lock")):
+        # Under the lock no other export of `out` runs, so any temporary folder of this
+        # target was left by a killed export: remove it.
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _check_target(out, overwrite)  # again: another process may have finished first
+        _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
+                       options)
+    return out
+
+
+def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
+                   options: _GraphOptions) -> None:
     import torch
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
     tmp.mkdir()
     try:
@@ -713,6 +732,9 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             "architecture": str(config.model_type),
             "source": str(src),
         }
+        capacity = _position_capacity(config)
+        if capacity is not None:  # the engine checks max_seq_length against it at load
+            meta["max_positions"] = int(capacity)
         with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, indent=2)
             fh.write("\n")
@@ -723,4 +745,3 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return out

@@ -1,0 +1,113 @@
+"""Embedding a column of a Ray Data ``Dataset``, on one machine or a cluster.
+
+    import ray, fastsbert.ray
+    ds = ray.data.read_parquet("s3://bucket/texts/")
+    ds = fastsbert.ray.embed(ds, column="text")          # adds an "embedding" column
+    ds.write_parquet("s3://bucket/vectors/")
+
+Each Ray actor loads the model once and runs the native engine on the CPUs Ray gives it
+(``num_cpus`` per actor; the engine's threads follow that number), and Ray streams blocks
+of rows through the actors. The model is resolved (exported, if it is a
+sentence-transformers directory) once, on the driver; on a multi-node cluster its
+directory must be readable at the same path on every node (a shared filesystem, or the
+same ``$FASTSBERT_HOME`` cache populated on each node).
+
+Needs the ``ray`` extra (``pip install 'fastsbert[ray]'``); importing ``fastsbert`` never
+imports Ray.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._checks import check_int
+
+__all__ = ["embed", "Embedder"]
+
+
+class Embedder:
+    """The ``map_batches`` callable: one :class:`fastsbert.Encoder` per actor.
+
+    Takes a batch in NumPy format (a dict of column arrays) and returns it with
+    ``output_column`` added: float32 ``(rows, dim)``.
+    """
+
+    def __init__(self, model_dir: str, column: str, output_column: str, batch_size: int,
+                 normalize: bool | None, threads: int | None) -> None:
+        from .encoder import Encoder
+
+        if threads is None:  # the CPUs Ray assigned to this actor
+            import ray
+
+            assigned = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
+            threads = max(1, int(assigned))
+        self.encoder = Encoder(model_dir, threads=threads)
+        self.column = column
+        self.output_column = output_column
+        self.batch_size = batch_size
+        self.normalize = normalize
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.column not in batch:
+            raise KeyError(f"fastsbert.ray.embed: no column {self.column!r} in the dataset "
+                           f"(columns: {', '.join(batch)})")
+        texts = batch[self.column].tolist()
+        batch[self.output_column] = self.encoder.encode(
+            texts, batch_size=self.batch_size, normalize=self.normalize)
+        return batch
+
+
+def embed(
+    dataset: Any,
+    column: str = "text",
+    model: str | os.PathLike | None = None,
+    output_column: str = "embedding",
+    *,
+    batch_size: int = 32,
+    rows_per_call: int = 1024,
+    normalize: bool | None = None,
+    concurrency: int | tuple[int, int] | None = None,
+    num_cpus: float = 1,
+    threads: int | None = None,
+) -> Any:
+    """Returns ``dataset`` with ``output_column`` holding the embedding of ``column``.
+
+    Args:
+        dataset: a ``ray.data.Dataset`` with a string column ``column``.
+        model: a model path (exported, sentence-transformers or Hugging Face directory),
+            or None for the default model.
+        batch_size: texts per model call inside an actor (as in ``Encoder.encode``).
+        rows_per_call: rows Ray hands an actor at once (``map_batches``' ``batch_size``);
+            the engine sorts them by length, so larger blocks waste less on padding.
+        concurrency: actors (or a ``(min, max)`` autoscaling range); None lets Ray choose
+            from the cluster's CPUs.
+        num_cpus: CPUs reserved per actor; the engine runs that many threads unless
+            ``threads`` says otherwise.
+
+    The result is lazy, like every Ray Data transform: write it (``write_parquet``) or
+    iterate it to run it. Rows keep their order within each block.
+    """
+    from .models import resolve_model
+
+    if not isinstance(column, str) or not isinstance(output_column, str):
+        raise TypeError("column and output_column must be str")
+    batch_size = check_int(batch_size, "batch_size")
+    rows_per_call = check_int(rows_per_call, "rows_per_call")
+    if threads is not None:
+        threads = check_int(threads, "threads")
+    model_dir = str(Path(resolve_model(model)).resolve())
+    return dataset.map_batches(
+        Embedder,
+        fn_constructor_kwargs={
+            "model_dir": model_dir, "column": column, "output_column": output_column,
+            "batch_size": batch_size, "normalize": normalize, "threads": threads,
+        },
+        batch_size=rows_per_call,
+        batch_format="numpy",
+        concurrency=concurrency,
+        num_cpus=num_cpus,
+    )

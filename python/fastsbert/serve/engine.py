@@ -1,0 +1,187 @@
+"""The engine adapter: text to token ids (with lengths for usage and truncation checks),
+token ids to embeddings, and the post-processing a request asks for.
+
+Everything model-specific the HTTP layer needs goes through :class:`Engine`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..encoder import Encoder
+from ..models import DEFAULT_MODEL_NAME
+from ..tokenizer import Tokenizer
+
+# Encoder.encode's default rows per model call, which the engine also caps by tokens.
+_MAX_ROWS_PER_CALL = 32
+# Below this many texts a tokenizer call stays on one thread: spreading a handful of short
+# sentences over the cores costs more in thread hand-offs than it saves.
+_PARALLEL_TOKENIZE_MIN_TEXTS = 64
+
+
+@dataclasses.dataclass
+class Tokens:
+    """Token ids of n texts, cut to the model's limit, in CSR form.
+
+    ids: int64 (total,); offsets: int64 (n + 1,); too_long: bool (n,), True where the
+    text had more tokens than the model's limit (its ids are already cut to the limit).
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    too_long: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def total(self) -> int:
+        return int(self.offsets[-1])
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, offsets) of texts [start, stop), offsets rebased to 0."""
+        lo, hi = self.offsets[start], self.offsets[stop]
+        return self.ids[lo:hi], self.offsets[start:stop + 1] - lo
+
+
+class Engine:
+    """One loaded model, as the server uses it.
+
+    Args:
+        model: what fastsbert.Encoder accepts (None for all-MiniLM-L6-v2).
+        encoder_options: keyword arguments for fastsbert.Encoder (device, threads, ...).
+        name: the model name reported to clients (default: the model directory's name).
+    """
+
+    def __init__(self, model: str | None, encoder_options: dict[str, Any] | None = None,
+                 name: str | None = None) -> None:
+        opts = {k: v for k, v in (encoder_options or {}).items() if v is not None}
+        self.encoder = Encoder(model, **opts)
+        self.name = name or (Path(model).name if model is not None else DEFAULT_MODEL_NAME)
+        self.dim = self.encoder.dim
+        self.max_seq_length = self.encoder.max_seq_length
+        self.normalized = self.encoder.normalized
+        self._tokenize_csr = self._csr_tokenizer(native=self.encoder.native_tokenizer)
+        self._workers = _engine_workers(opts.get("threads"), opts.get("device", "cpu"))
+
+    def _csr_tokenizer(self, native: bool):
+        """A function (texts, max_length, threads) -> (ids, offsets), with the same ids as the
+        Encoder's own tokenizer (native, or HF ``tokenizers`` for files the native one cannot
+        run) but a truncation length of our choosing."""
+        path = self.encoder.model_dir / "tokenizer.json"
+        if native:
+            tokenizer = Tokenizer.from_file(path)
+            return lambda texts, max_length, threads: tokenizer.encode_batch_csr(
+                texts, max_length=max_length, threads=threads)
+
+        from tokenizers import Tokenizer as HFTokenizer
+
+        # The fallback tokenizer's truncation is a setting on the object, so each length
+        # gets its own instance (requests tokenize concurrently).
+        by_length: dict[int, Any] = {}
+        for length in (self.max_seq_length, self.max_seq_length + 1):
+            tok = HFTokenizer.from_file(str(path))
+            tok.no_padding()
+            tok.enable_truncation(length)
+            by_length[length] = tok
+
+        def tokenize(texts, max_length, threads):
+            encodings = by_length[max_length].encode_batch(texts, add_special_tokens=True)
+            lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
+            offsets = np.zeros(len(encodings) + 1, np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            ids = np.fromiter((i for e in encodings for i in e.ids), np.int64, int(offsets[-1]))
+            return ids, offsets
+
+        return tokenize
+
+    def tokenize(self, texts: list[str]) -> Tokens:
+        """Tokenizes ``texts`` once, to the limit plus one token: a text that reaches that
+        length is too long. Only those texts are tokenized again, to the limit, since where
+        the special tokens go after a cut is the post-processor's business."""
+        limit = self.max_seq_length
+        threads = 1 if len(texts) < _PARALLEL_TOKENIZE_MIN_TEXTS else 0
+        ids, offsets = self._tokenize_csr(texts, limit + 1, threads)
+        lengths = np.diff(offsets)
+        too_long = lengths > limit
+        long_rows = np.flatnonzero(too_long)
+        if long_rows.size:
+            cut_ids, cut_offsets = self._tokenize_csr([texts[i] for i in long_rows], limit, threads)
+            pieces, prev = [], 0
+            for k, row in enumerate(long_rows):
+                pieces.append(ids[offsets[prev]:offsets[row]])
+                pieces.append(cut_ids[cut_offsets[k]:cut_offsets[k + 1]])
+                prev = row + 1
+            pieces.append(ids[offsets[prev]:])
+            ids = np.concatenate(pieces)
+            lengths[long_rows] = np.diff(cut_offsets)
+            offsets = np.zeros_like(offsets)
+            np.cumsum(lengths, out=offsets[1:])
+        return Tokens(ids, offsets, too_long)
+
+    def embed(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """float32 (n, dim) embeddings of CSR token sequences. Releases the GIL throughout."""
+        # encode_ids is Encoder.encode minus its tokenizer: the ids are already here, and
+        # tokenizing each text a second time would only add latency.
+        # On the CPU the engine runs one model call per worker thread, but gives a plan of a
+        # single batch to one call on all threads, which parallelises poorly: on 2 cores,
+        # 2 to 16 merged sentences ran 1.5-2x faster cut into one batch per worker. A
+        # server's merged batch is exactly that size, so cut it so.
+        rows = len(offsets) - 1
+        batch_size = min(_MAX_ROWS_PER_CALL, max(1, math.ceil(rows / self._workers)))
+        return self.encoder._core.encode_ids(ids, offsets, batch_size=batch_size)
+
+    def warm_up(self) -> None:
+        """The first call sets up ONNX Runtime's allocator; make it before serving."""
+        self.embed(*self.tokenize(["warm up"]).rows(0, 1))
+
+    def check_dimensions(self, dimensions: object, field: str = "dimensions") -> int | None:
+        """The output length a request asks for, or None for the model's own; raises
+        TypeError / ValueError naming ``field`` when the model cannot give it."""
+        if dimensions is None:
+            return None
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int):
+            raise TypeError(f"{field} must be an integer, got {type(dimensions).__name__}")
+        if not 1 <= dimensions <= self.dim:
+            raise ValueError(f"{field} must be between 1 and {self.dim} for this model, "
+                             f"got {dimensions}")
+        return dimensions
+
+
+def _engine_workers(threads: int | None, device: str) -> int:
+    """Concurrent model calls the engine makes: one per thread on the CPU unless
+    FASTSBERT_WORKERS says fewer, one on CUDA (the engine's own rule)."""
+    if device != "cpu":
+        return 1
+    if threads is None:
+        threads = os.cpu_count() or 1  # what std::thread::hardware_concurrency reports
+    try:
+        workers = int(os.environ.get("FASTSBERT_WORKERS", threads))
+    except ValueError:
+        workers = threads
+    return max(1, min(workers, threads or 1))
+
+
+def finish(embeddings: np.ndarray, *, dimensions: int | None, normalize: bool,
+           normalized: bool) -> np.ndarray:
+    """What a request gets back: the first ``dimensions`` values of each row (all when
+    None), L2-normalised when ``normalize`` is set. ``normalized`` says whether the rows
+    are unit length already, which a cut row no longer is."""
+    if dimensions is not None and dimensions < embeddings.shape[1]:
+        embeddings = np.ascontiguousarray(embeddings[:, :dimensions])
+        normalized = False
+    if normalize and not normalized:
+        norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+        np.maximum(norms, 1e-12, out=norms)
+        embeddings = embeddings / norms
+    return embeddings
