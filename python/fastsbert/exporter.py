@@ -691,12 +691,12 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             shutil.rmtree(stale, ignore_errors=True)
         _check_target(out, overwrite)  # again: another process may have finished first
         _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                       options)
+                       options, dtype, force)
     return out
 
 
 def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                   options: _GraphOptions) -> None:
+                   options: _GraphOptions, dtype: str = "float32", force: bool = False) -> None:
     import torch
 
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")

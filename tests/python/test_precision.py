@@ -329,3 +329,29 @@ def test_io_binding_path_matches_plain_run(tiny_export, monkeypatch):
     monkeypatch.setenv("FASTSBERT_IO_BINDING", "1")
     bound = fastsbert.Encoder(tiny_export).encode(texts, batch_size=4)
     np.testing.assert_array_equal(plain, bound)
+
+
+def test_float16_variant_is_built_and_guarded_on_the_cpu(tiny_copy, features):
+    """The CUDA variant can be made (and checked against float32) on a machine without
+    CUDA; the CPU never runs it, not even through auto."""
+    entry = quantize.add_variant(tiny_copy, "float16")
+    assert entry["file"] == "model.float16.onnx" and entry["passed"]
+    assert (tiny_copy / "model.float16.onnx").is_file()
+    import onnx
+
+    graph = onnx.load(str(tiny_copy / "model.float16.onnx")).graph
+    assert [i.type.tensor_type.elem_type for i in graph.input] == [onnx.TensorProto.INT64] * len(graph.input)
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    inits = {i.name: i.data_type for i in graph.initializer}
+    # Tensors known to be float32: float32 initializers and Casts to float32.
+    fp32 = {name for name, t in inits.items() if t == onnx.TensorProto.FLOAT}
+    fp32 |= {n.output[0] for n in graph.node if n.op_type == "Cast"
+             and onnx.helper.get_attribute_value(n.attribute[0]) == onnx.TensorProto.FLOAT}
+    kept = [n for n in graph.node if n.op_type in ("LayerNormalization", "Softmax")]
+    assert kept and all(n.input[0] in fp32 for n in kept)
+    products = [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits]
+    assert products and all(inits[n.input[1]] == onnx.TensorProto.FLOAT16 for n in products)
+    features("-vnni,-amx")
+    assert fastsbert.Encoder(tiny_copy, dtype="auto").dtype == "float32"
+    with pytest.raises(ValueError, match="CUDA only"):
+        fastsbert.Encoder(tiny_copy, dtype="fp16")
