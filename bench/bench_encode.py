@@ -412,14 +412,17 @@ def plot(results: dict, n: int, args) -> None:
         print("matplotlib not installed: no plot")
         return
     bs = args.batch_sizes[0]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for engine, r in results.items():
-        if "spearman" not in r:
-            continue
-        x = n / statistics.median(r["throughput"][str(bs)])
-        ax.scatter([x], [r["spearman"]], s=40, color="tab:red" if engine.startswith("fastsbert") else "tab:blue")
-        label = engine + (f"\ncos p1 {r['cos_p1']:.3f}" if "cos_p1" in r and engine != "fastsbert" else "")
-        ax.annotate(label, (x, r["spearman"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    points = sorted(((n / statistics.median(r["throughput"][str(bs)]), r["spearman"], engine, r)
+                     for engine, r in results.items() if "spearman" in r))
+    for i, (x, y, engine, r) in enumerate(points):
+        ax.scatter([x], [y], s=40, color="tab:red" if engine.startswith("fastsbert") else "tab:blue")
+        label = engine
+        if r.get("cos_p1", 1.0) < 0.9995:
+            label += f" (cos p1 {r['cos_p1']:.3f})"
+        # Alternate above and below so neighbours with equal accuracy stay readable.
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 8 if i % 2 else -14),
+                    fontsize=8)
     ax.set_xlabel(f"sentences/s at batch {bs} ({args.threads} threads)")
     ax.set_ylabel("STS-B test Spearman x100")
     ax.set_title("all-MiniLM-L6-v2: throughput against accuracy")

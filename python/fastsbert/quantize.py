@@ -26,21 +26,22 @@ Cosine is against float32 on STS-B test (2,758 sentences) plus the non-ASCII cal
 texts; "batch inv." is the lowest cosine between a text embedded alone and embedded in a
 batch of 32 (1.0 = a text's vector does not depend on its batch-mates).
 
-| variant (MatMul weights int8)                        | b32 speed | p50   | STS-B | mean cos | p1 cos | min cos | batch inv. |
-|------------------------------------------------------|-----------|-------|-------|----------|--------|---------|------------|
-| float32 (reference)                                  | 1.00x     | 1.00x | 82.03 | 1        | 1      | 1       | 1.0000     |
-| dynamic, per-tensor QInt8                            | 2.59x     | 0.33x | 81.67 | 0.957    | 0.870  | 0.718   | 0.974      |
-| dynamic, per-channel QInt8                           | 2.38x     | 0.31x | 81.72 | 0.992    | 0.978  | 0.963   | 0.9739     |
-| static QDQ, per-channel, uint8 MinMax, output Q/DQ   | ~1.5x     |       | 79.75 | 0.910    | 0.820  | 0.757   | 1.0000     |
-| static, no output Q/DQ on the products (A)           | 2.22x     | 0.31x | 81.53 | 0.987    | 0.967  | 0.946   | 1.0000     |
-| A + int8 symmetric activations                       |           |       | 80.94 | 0.972    | 0.927  | 0.890   | 1.0000     |
-| A + down projections in float32                      | 1.48x     | 0.80x | 81.67 | 0.9906   | 0.9744 | 0.964   | 1.0000     |
-| A + SmoothQuant on the down projections only         |           |       | 81.42 | 0.975    | 0.936  | 0.890   | 1.0000     |
-| A + SmoothQuant on the other products, down in fp32  | 1.69x     | 0.67x | 81.95 | 0.9985   | 0.9951 | 0.9888  | 1.0000     |
-| A + SmoothQuant on the other products (CHOSEN)       | 2.32x     | 0.34x | 82.03 | 0.9949   | 0.9858 | 0.9799  | 1.0000     |
+| variant (MatMul weights int8) | b32 | p50 | STS-B | mean cos | p1 cos | min cos | batch inv. |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+| float32 (reference) | 1.00x | 1.00x | 82.03 | 1 | 1 | 1 | 1.0000 |
+| dynamic, per-tensor QInt8 | 2.59x | 0.33x | 81.67 | 0.957 | 0.870 | 0.718 | 0.974 |
+| dynamic, per-channel QInt8 | 2.38x | 0.31x | 81.72 | 0.992 | 0.978 | 0.963 | 0.9739 |
+| static QDQ, uint8 MinMax, output Q/DQ | ~1.5x |  | 79.75 | 0.910 | 0.820 | 0.757 | 1.0000 |
+| static, no output Q/DQ (A) | 2.22x | 0.31x | 81.53 | 0.987 | 0.967 | 0.946 | 1.0000 |
+| A + int8 symmetric activations |  |  | 80.94 | 0.972 | 0.927 | 0.890 | 1.0000 |
+| A + down projections in float32 | 1.48x | 0.80x | 81.67 | 0.9906 | 0.9744 | 0.964 | 1.0000 |
+| A + SmoothQuant on down projections only |  |  | 81.42 | 0.975 | 0.936 | 0.890 | 1.0000 |
+| A + SmoothQuant others, down fp32 | 1.69x | 0.67x | 81.95 | 0.9985 | 0.9951 | 0.9888 | 1.0000 |
+| A + SmoothQuant others (CHOSEN) | 2.32x | 0.34x | 82.03 | 0.9949 | 0.9858 | 0.9799 | 1.0000 |
 
-Speeds: every variant timed in each of 5 interleaved rounds, medians (float32 ran
-250-300 sentences/s and 10 ms p50 there). Blank cells were not timed. SmoothQuant
+"Others": the products other than the down projections. Static rows: per-channel
+weights. Speeds: every variant timed in each of 5 interleaved rounds, medians (float32
+ran 250-300 sentences/s and 10 ms p50 there). Blank cells were not timed. SmoothQuant
 alpha 0.5. On the guard's own set (the 352 calibration texts) the chosen variant gives
 mean 0.9934, p1 0.9817, top-10 overlap 0.90; "A + down projections in float32" gives
 p1 0.967 there and would be refused. Percentile and entropy calibration could not be
@@ -389,7 +390,8 @@ def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
     rows = []
     for a, b in zip(offsets[:-1], offsets[1:]):
         x = ids[a:b][None, :]
-        feeds = {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)}
+        feeds = {"input_ids": x, "attention_mask": np.ones_like(x),
+                 "token_type_ids": np.zeros_like(x)}
         rows.append(sess.run(None, {n: feeds[n] for n in cfg["inputs"]})[0][0])
     return np.stack(rows)
 
