@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "common/cpu_features.h"
 #include "fastsbert/cancel.h"
 #include "fastsbert/encoder.h"
 #include "fastsbert/errors.h"
@@ -528,17 +529,19 @@ PYBIND11_MODULE(_core, m) {
   // ---------------------------------------------------------------- engine
   py::class_<fastsbert::Encoder>(m, "Encoder")
       .def(py::init([](const std::string& model_dir, const std::string& device, int threads,
-                       const std::string& ort_library) {
+                       const std::string& ort_library, const std::string& dtype) {
              fastsbert::EncoderOptions o;
              o.device = device;
              o.threads = threads;
              o.ort_library = ort_library;
+             o.dtype = dtype;
              py::gil_scoped_release nogil;
              return std::make_unique<fastsbert::Encoder>(model_dir, o);
            }),
            py::arg("model_dir"), py::arg("device") = "cpu", py::arg("threads") = 0,
-           py::arg("ort_library") = "")
+           py::arg("ort_library") = "", py::arg("dtype") = "float32")
       .def_property_readonly("dim", &fastsbert::Encoder::dim)
+      .def_property_readonly("dtype", &fastsbert::Encoder::dtype)
       .def_property_readonly("max_seq_length", &fastsbert::Encoder::max_seq_length)
       .def_property_readonly("model_dir", &fastsbert::Encoder::model_dir)
       .def_property_readonly("pooling", [](const fastsbert::Encoder& e) { return e.config().pooling; })
@@ -652,4 +655,11 @@ sequence to that many tokens, special tokens included.)doc")
         return out;
       }, "SIMD levels this build carries and this machine runs.");
   m.def("topk_cuda_available", &fastsbert::topk_cuda_available);
+  m.def("cpu_features", [] { return fastsbert::cpu_feature_names(fastsbert::cpu_features()); },
+        "CPU features after FASTSBERT_CPU_FEATURES masking (ValueError for a bad value).");
+  m.def("cpu_features_detected",
+        [] { return fastsbert::cpu_feature_names(fastsbert::cpu_features_detected()); },
+        "CPU features as detected (cpuid + xgetbv), before masking.");
+  m.def("int8_is_fast", [] { return fastsbert::int8_is_fast(fastsbert::cpu_features()); },
+        "Whether the CPU (after masking) has VNNI or AMX, which make int8 inference fast.");
 }

@@ -11,7 +11,9 @@
 #include "common/parallel.h"
 #include "engine/batcher.h"
 #include "engine/model_dir.h"
+#include "engine/io_binding.h"
 #include "engine/ort_runtime.h"
+#include "engine/precision.h"
 #include "fastsbert/tokenizer.h"
 
 namespace fastsbert {
@@ -95,6 +97,11 @@ struct OrtSessions {
 struct Encoder::Impl {
   engine::ModelDir model;
   std::string device;
+  int device_id = -1;
+  std::string dtype;
+  // Model calls go through I/O binding: always on CUDA; on the CPU only when
+  // FASTSBERT_IO_BINDING=1, so the binding path can be checked on any machine.
+  bool io_binding = false;
   // Model calls in flight at once. On the CPU, W single-threaded calls on separate batches
   // beat one call split over W threads: small GEMMs and the many small ops of a BERT
   // layer do not parallelise well, and independent calls need no synchronisation.
@@ -124,6 +131,13 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   const int threads = thread_count(options.threads);
   im.threads = threads;
   im.model = engine::read_model_dir(model_dir);
+  im.device_id = device_id;
+  const engine::PrecisionChoice precision =
+      engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
+  im.model.onnx_path = precision.onnx_path;
+  im.dtype = precision.dtype;
+  const char* io_binding_env = std::getenv("FASTSBERT_IO_BINDING");
+  im.io_binding = device_id >= 0 || (io_binding_env && std::string(io_binding_env) == "1");
   auto& rt = engine::OrtRuntime::get(options.ort_library);
 
   im.ort = std::make_unique<OrtSessions>();
@@ -144,6 +158,10 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
     }
     OrtCUDAProviderOptions cuda{};
     cuda.device_id = device_id;
+    // Grow the arena by what each batch shape needs, not by powers of two: batch shapes
+    // vary with sequence length and doubling strands memory.
+    cuda.arena_extend_strategy = 1;
+    cuda.do_copy_in_default_stream = 1;
     so.AppendExecutionProvider_CUDA(cuda);
     so.SetIntraOpNumThreads(1);
     im.workers = 1;
@@ -223,6 +241,7 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 
 const ModelConfig& Encoder::config() const { return impl_->model.config; }
 const std::string& Encoder::model_dir() const { return impl_->model.path; }
+const std::string& Encoder::dtype() const { return impl_->dtype; }
 
 Ort::Session& Encoder::Impl::session_for(size_t batches) const {
   if (batches != 1 || !ort->latency_options) return ort->bulk;
@@ -273,8 +292,9 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
   std::vector<Ort::Value> result;
   try {
     throw_if_cancelled(cancel);
-    result = run_session.Run(run, ort->input_names.data(), values.data(), values.size(),
-                             &out_name, 1);
+    result = io_binding ? engine::run_bound(run_session, run, ort->input_names, values, out_name)
+                        : run_session.Run(run, ort->input_names.data(), values.data(),
+                                          values.size(), &out_name, 1);
   } catch (const Ort::Exception& e) {
     runs.remove(run);
     throw_if_cancelled(cancel);  // the run was terminated

@@ -15,13 +15,13 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #define FASTSBERT_X86 1
 #endif
 #if defined(__linux__)
 #include <dlfcn.h>
 #endif
 
+#include "common/cpu_features.h"
 #include "common/parallel.h"
 #include "topk/topk_internal.h"
 #include "topk/cuda/topk_cuda_api.h"
@@ -46,35 +46,6 @@ constexpr size_t kMinSlack = 32;
 // Range selection (community detection) stages this many candidates per row.
 constexpr uint32_t kRangeStage = 32;
 
-// ---------------------------------------------------------------- CPU features
-#ifdef FASTSBERT_X86
-uint64_t xgetbv0() {
-  uint32_t eax = 0, edx = 0;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-struct CpuFeatures {
-  bool avx2 = false;
-  bool avx512 = false;
-  CpuFeatures() {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
-    const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
-    if (!osxsave || !avx) return;
-    const uint64_t xcr0 = xgetbv0();
-    const bool os_ymm = (xcr0 & 0x6) == 0x6;            // SSE and AVX state
-    const bool os_zmm = (xcr0 & 0xe6) == 0xe6;          // plus opmask and ZMM state
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
-    avx2 = os_ymm && fma && (b & (1u << 5));
-    avx512 = avx2 && os_zmm && (b & (1u << 16));        // AVX-512 F is all the kernel uses
-  }
-};
-const CpuFeatures& cpu() {
-  static const CpuFeatures f;
-  return f;
-}
-#endif
-
 const KernelOps* ops_for(SimdLevel level) {
   switch (level) {
     case SimdLevel::scalar: return kernel_ops_scalar();
@@ -87,8 +58,8 @@ const KernelOps* ops_for(SimdLevel level) {
 bool level_runs(SimdLevel level) {
   if (!ops_for(level)) return false;
 #ifdef FASTSBERT_X86
-  if (level == SimdLevel::avx2) return cpu().avx2;
-  if (level == SimdLevel::avx512) return cpu().avx512;
+  if (level == SimdLevel::avx2) return cpu_features_detected().avx2;
+  if (level == SimdLevel::avx512) return cpu_features_detected().avx512;
 #endif
   return level == SimdLevel::scalar;
 }

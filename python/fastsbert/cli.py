@@ -21,8 +21,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
         max_seq_length=args.max_seq_length,
         opset=args.opset,
         overwrite=args.overwrite,
+        dtype=args.dtype,
+        force=args.force,
     )
     print(f"exported {args.src} -> {out}")
+    from .quantize import format_figures, read_variants
+
+    for name, entry in read_variants(out).items():
+        verdict = "passed" if entry.get("passed") else "FORCED" if entry.get("file") else "refused"
+        print(f"{name} ({entry.get('file') or 'not kept'}): {format_figures(name, entry)}: {verdict}")
     return 0
 
 
@@ -34,7 +41,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         args.input, args.output, args.model, input_format=args.format, field=args.field,
         output_format=args.output_format, batch_size=args.batch_size, chunk_size=args.chunk_size,
         device=args.device, threads=args.threads, overwrite=args.overwrite,
-        show_progress_bar=progress,
+        show_progress_bar=progress, dtype=args.dtype,
     )
     if r.skipped:
         print(f"{r.output}: already complete ({r.rows} x {r.dim}); nothing to do "
@@ -51,7 +58,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     path = args.input or str(Path(__file__).resolve().parent / "data" / "sample.txt")
     texts = [t for t in read_lines(path) if t.strip()]
     t0 = time.perf_counter()
-    enc = Encoder(args.model, threads=args.threads)
+    enc = Encoder(args.model, threads=args.threads, dtype=args.dtype)
     load_s = time.perf_counter() - t0
     enc.encode(texts[:4])  # first call warms ONNX Runtime's allocator
     t0 = time.perf_counter()
@@ -66,6 +73,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for score, i, j in paraphrase_mining_embeddings(emb, top_k=args.top, max_pairs=args.top):
         print(f"  {score:.3f}  {texts[i]!r}\n         {texts[j]!r}")
     return 0
+
+
+_DTYPE_HELP = ("model precision: float32 (fp32), int8 (CPU), float16 (fp16, CUDA) or auto "
+               "(int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-seq-length", type=int, default=None)
     e.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    e.add_argument("--dtype", default="float32", help=_DTYPE_HELP + " (export: also build that "
+                   "variant, measure it against float32 and list it in fastsbert.json)")
+    e.add_argument("--force", action="store_true",
+                   help="keep a variant the accuracy guard refuses")
     e.set_defaults(func=_cmd_export)
 
     c = sub.add_parser(
@@ -108,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", default="cpu")
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--dtype", default="float32", help=_DTYPE_HELP)
     c.add_argument("--chunk-size", type=int, default=8192,
                    help="rows per chunk, the unit of resumption (default 8192)")
     c.add_argument("--overwrite", action="store_true",
@@ -123,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default=None)
     d.add_argument("--threads", type=int, default=None)
     d.add_argument("--top", type=int, default=8, help="pairs to print")
+    d.add_argument("--dtype", default="float32", help=_DTYPE_HELP)
     d.set_defaults(func=_cmd_demo)
 
     from . import serve

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _core
+from . import _core, dtypes
 from ._checks import check_int, check_str_items, check_texts, check_threads
 from ._runtime import onnxruntime_library
 from .compact import check_precision, quantize_embeddings
@@ -37,6 +37,11 @@ class Encoder:
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
         threads: inference threads; None uses every CPU this process may use (its
             affinity mask); more than that is capped, with a warning.
+        dtype: model precision: "float32" ("fp32"), "int8" (CPU), "float16" ("fp16", CUDA)
+            or "auto" (int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise;
+            never a variant that failed its accuracy guard). A variant the directory
+            lacks is built once (needs the export extra) and kept in the directory.
+            ``Encoder.dtype`` is the precision that runs.
     """
 
     def __init__(
@@ -44,14 +49,22 @@ class Encoder:
         model: str | os.PathLike | None = None,
         device: str = "cpu",
         threads: int | None = None,
+        dtype: str = dtypes.FLOAT32,
     ) -> None:
         if not isinstance(device, str):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
         n_threads = check_threads(threads)
+        dtype = dtypes.canonical_dtype(dtype)
+        dtypes.check_device(dtype, device)
         self.model_dir: Path = resolve_model(model)
+        variant = dtypes.wanted_variant(dtype, device)
+        if variant is not None:
+            from .quantize import ensure_variant
+
+            ensure_variant(self.model_dir, variant, required=dtype != dtypes.AUTO)
         self._core = _core.Encoder(
             str(self.model_dir), device=device, threads=n_threads,
-            ort_library=onnxruntime_library(),
+            ort_library=onnxruntime_library(), dtype=dtype,
         )
         self.device = device
         self._special_layout: SpecialLayout | None = None
@@ -89,6 +102,11 @@ class Encoder:
     def native_tokenizer(self) -> bool:
         """Whether text is tokenized by the native tokenizer (else by HF ``tokenizers``)."""
         return self._tokenizer is None
+
+    @property
+    def dtype(self) -> str:
+        """The precision that runs: "float32", "int8" or "float16" (never "auto")."""
+        return self._core.dtype
 
     @property
     def dim(self) -> int:
@@ -224,19 +242,20 @@ class Encoder:
     def __repr__(self) -> str:
         return (
             f"Encoder(model_dir={str(self.model_dir)!r}, dim={self.dim}, "
-            f"max_seq_length={self.max_seq_length}, device={self.device!r})"
+            f"max_seq_length={self.max_seq_length}, device={self.device!r}, dtype={self.dtype!r})"
         )
 
 
-_ENCODERS: dict[tuple[str | None, str], Encoder] = {}
+_ENCODERS: dict[tuple[str | None, str, str], Encoder] = {}
 
 
-def _shared_encoder(model: str | os.PathLike | None, device: str) -> Encoder:
-    """The Encoder kept for module-level calls, one per (model, device)."""
-    key = (None if model is None else os.fspath(model), device)
+def _shared_encoder(model: str | os.PathLike | None, device: str,
+                    dtype: str = dtypes.FLOAT32) -> Encoder:
+    """The Encoder kept for module-level calls, one per (model, device, dtype)."""
+    key = (None if model is None else os.fspath(model), device, dtypes.canonical_dtype(dtype))
     enc = _ENCODERS.get(key)
     if enc is None:
-        enc = Encoder(model, device=device)
+        enc = Encoder(model, device=device, dtype=key[2])
         _ENCODERS[key] = enc
     return enc
 
@@ -252,11 +271,13 @@ def encode(
     chunk_overlap: int = 32,
     precision: str = "float32",
     ranges: np.ndarray | None = None,
+    dtype: str = dtypes.FLOAT32,
 ) -> np.ndarray:
     """Embeds ``texts`` with ``model`` (see :class:`Encoder` and :meth:`Encoder.encode`);
-    the loaded model is kept for later calls. Returns float32 (n, dim), or (dim,) for a
-    single str."""
-    return _shared_encoder(model, device).encode(
+    one loaded model is kept per (model, device, dtype) for later calls. ``dtype`` is the
+    model's precision (see :class:`Encoder`); ``precision`` that of the output. Returns
+    float32 (n, dim), or (dim,) for a single str."""
+    return _shared_encoder(model, device, dtype).encode(
         texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar,
         long_text=long_text, chunk_overlap=chunk_overlap, precision=precision, ranges=ranges,
     )

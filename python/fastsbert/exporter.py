@@ -617,6 +617,8 @@ def export(
     max_seq_length: int | None = None,
     opset: int | None = None,
     overwrite: bool = False,
+    dtype: str = "float32",
+    force: bool = False,
 ) -> Path:
     """Export a sentence-transformers (or plain Hugging Face encoder) directory to `out`.
 
@@ -632,6 +634,10 @@ def export(
         max_seq_length: truncation length in tokens. None follows the model.
         opset: ONNX opset (default 17).
         overwrite: replace an existing `out`.
+        dtype: also build a reduced-precision variant next to model.onnx: "int8" (CPU),
+            "float16" (CUDA), or "auto" (int8 when this CPU has VNNI/AMX). Its agreement
+            with float32 is measured and listed in fastsbert.json (see fastsbert.quantize).
+        force: keep a variant the accuracy guard refuses.
 
     Returns:
         the path of the exported directory.
@@ -641,14 +647,21 @@ def export(
             (the message names the path and the file).
         FileExistsError: `out` exists (a complete export, or a non-empty directory) and
             overwrite is False.
+        GuardError (a ValueError): the variant falls below the guard's thresholds (the
+            message names the figures) and force is False; nothing is written.
         UnsupportedModelError: the model holds modules other than Transformer, Pooling,
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
+    from . import dtypes
+
+    dtype = dtypes.canonical_dtype(dtype)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
-                   opset=opset, overwrite=overwrite, options=_GraphOptions())
+                   opset=opset, overwrite=overwrite, options=_GraphOptions(),
+                   dtype=dtype, force=force)
 
 
-def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions) -> Path:
+def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions,
+            dtype: str = "float32", force: bool = False) -> Path:
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
     spec = _read_spec(src)
@@ -678,12 +691,12 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             shutil.rmtree(stale, ignore_errors=True)
         _check_target(out, overwrite)  # again: another process may have finished first
         _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                       options)
+                       options, dtype, force)
     return out
 
 
 def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                   options: _GraphOptions) -> None:
+                   options: _GraphOptions, dtype: str = "float32", force: bool = False) -> None:
     import torch
 
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
@@ -725,6 +738,9 @@ def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, o
         with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:
             json.dump(meta, fh, indent=2)
             fh.write("\n")
+        from .quantize import export_variant
+
+        export_variant(tmp, dtype, force=force)
         _move_into_place(tmp, out, overwrite)
     finally:
         if tmp.exists():

@@ -242,6 +242,7 @@ def encode_file(
     long_text: str = "truncate",
     precision: str = "float32",
     ranges: np.ndarray | None = None,
+    dtype: str = "float32",
 ) -> EncodeFileResult:
     """Embeds every text of ``input`` into ``output``; row ``i`` is the ``i``-th text.
 
@@ -291,7 +292,8 @@ def encode_file(
     if output.exists() and not overwrite and _finished_rows(output, out_fmt) is None:
         raise FileExistsError(f"{output}: exists and is not a finished fastsbert output "
                               "(pass overwrite=True / --overwrite to replace it)")
-    enc = model if isinstance(model, Encoder) else Encoder(model, device=device, threads=threads)
+    enc = (model if isinstance(model, Encoder)
+           else Encoder(model, device=device, threads=threads, dtype=dtype))
     spec = {
         "version": _MANIFEST_VERSION,
         "input": "<stdin>" if from_stdin else _fingerprint(Path(input)),
@@ -306,6 +308,8 @@ def encode_file(
         "precision": precision,
         "ranges": None if ranges is None else hashlib.sha256(ranges.tobytes()).hexdigest(),
     }
+    if enc.dtype != "float32":  # rows of another model precision must not be mixed in
+        spec["dtype"] = enc.dtype
     encode_kw = {"batch_size": batch_size, "normalize": normalize, "long_text": long_text,
                  "precision": precision, "ranges": ranges}
     row_type, width = _row_layout(precision, enc.dim)

@@ -32,6 +32,11 @@ struct EncoderOptions {
   // Threads used for inference (tokenizing included); 0 means available_cpus(), and
   // larger counts are capped at it. Negative counts raise InvalidArgument.
   int threads = 0;
+  // Model precision: "float32" (or "fp32"), "int8" (CPU), "float16" (or "fp16", CUDA), or
+  // "auto": int8 on a CPU with VNNI or AMX, float16 on CUDA, each only when the model
+  // directory holds that variant and it passed its accuracy guard; float32 otherwise.
+  // dtype() reports the precision that runs.
+  std::string dtype = "float32";
   // Path of libonnxruntime.so; empty means $FASTSBERT_ORT_LIBRARY, then "libonnxruntime.so.1"
   // from the loader's search path. The first Encoder in a process fixes the library.
   std::string ort_library;
@@ -81,6 +86,8 @@ class Encoder {
   int64_t dim() const { return config().dim; }
   int64_t max_seq_length() const { return config().max_seq_length; }
   const std::string& model_dir() const;
+  // The precision that runs: "float32", "int8" or "float16" (never "auto").
+  const std::string& dtype() const;
 
   // Embeds every sequence; writes row i (dim floats) of `out` for sequence i.
   // `out` must hold sequences.count * dim() floats. Safe to call from several threads.

@@ -38,6 +38,8 @@ ENGINE_FLAGS: dict[str, dict[str, Any]] = {
     "device": {"default": "cpu", "help": '"cpu", "cuda" or "cuda:N" (default cpu)'},
     "threads": {"type": _positive_int, "default": None,
                 "help": "inference threads (default: every core)"},
+    "dtype": {"default": "float32",
+              "help": "model precision: float32 (fp32), int8 (CPU), float16 (fp16, CUDA) or auto"},
 }
 
 
