@@ -22,6 +22,7 @@
 #include "fastsbert/cancel.h"
 #include "fastsbert/encoder.h"
 #include "fastsbert/errors.h"
+#include "fastsbert/hamming.h"
 #include "fastsbert/threads.h"
 #include "fastsbert/tokenizer.h"
 #include "fastsbert/topk.h"
@@ -422,6 +423,40 @@ py::tuple topk_topk(const py::array& queries_in, const py::object& corpus_in, in
   return py::make_tuple(scores, indices);
 }
 
+// Checks that `a` is a C-contiguous 2-D uint8 array of packed bit vectors; never casts.
+fastsbert::PackedView require_packed(const py::array& a, const char* name) {
+  if (!a.dtype().is(py::dtype::of<uint8_t>())) {
+    throw py::type_error(std::string(name) + ": expected packed bits as a numpy array of dtype "
+                         "uint8, got " + std::string(py::str(a.dtype())));
+  }
+  if (a.ndim() != 2) throw py::value_error(std::string(name) + ": expected a 2-D array (n, bytes)");
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(std::string(name) +
+                          ": expected a C-contiguous array (use np.ascontiguousarray)");
+  }
+  return {static_cast<const uint8_t*>(a.data()), static_cast<size_t>(a.shape(0)),
+          static_cast<size_t>(a.shape(1))};
+}
+
+py::tuple topk_hamming(const py::array& queries_in, const py::array& corpus_in, int64_t k_in,
+                       int threads) {
+  const auto queries = require_packed(queries_in, "queries");
+  const auto corpus = require_packed(corpus_in, "corpus");
+  const size_t k = require_count(k_in, "k");
+  fastsbert::CancelToken cancel;
+  fastsbert::TopkOptions o;
+  o.threads = threads;
+  o.cancel = &cancel;
+  const auto q = static_cast<py::ssize_t>(queries.rows);
+  const auto kk = static_cast<py::ssize_t>(fastsbert::topk_columns(k, corpus.rows));
+  py::array_t<int32_t> distances({q, kk});
+  py::array_t<int64_t> indices({q, kk});
+  int32_t* d = distances.mutable_data();
+  int64_t* i = indices.mutable_data();
+  run_interruptible(cancel, [&] { fastsbert::hamming_search(queries, corpus, k, d, i, o); });
+  return py::make_tuple(distances, indices);
+}
+
 py::tuple topk_pairs(const py::array& x_in, int64_t k, int64_t max_pairs,
                      const std::string& metric, int threads) {
   const auto x = require_matrix(x_in, "embeddings");
@@ -655,6 +690,13 @@ sequence to that many tokens, special tokens included.)doc")
         return out;
       }, "SIMD levels this build carries and this machine runs.");
   m.def("topk_cuda_available", &fastsbert::topk_cuda_available);
+  m.def("hamming_search", &topk_hamming, py::arg("queries"), py::arg("corpus"), py::arg("k"),
+        py::arg("threads") = 0,
+        "Exact Hamming top-k of packed uint8 bit vectors: (distances (q, k') int32, indices "
+        "(q, k') int64), nearest first, ties to the lower index.");
+  m.def("hamming_simd_level",
+        [] { return std::string(fastsbert::simd_level_name(fastsbert::hamming_simd_level())); },
+        "The level the Hamming kernel runs with now (scalar, avx2: POPCNT, avx512: VPOPCNTDQ).");
   m.def("cpu_features", [] { return fastsbert::cpu_feature_names(fastsbert::cpu_features()); },
         "CPU features after FASTSBERT_CPU_FEATURES masking (ValueError for a bad value).");
   m.def("cpu_features_detected",

@@ -25,7 +25,7 @@ import numpy as np
 from . import _core
 from ._checks import check_int, check_threads
 
-Metric = Literal["cosine", "dot"]
+Metric = Literal["cosine", "dot", "hamming"]
 
 __all__ = [
     "topk",
@@ -48,10 +48,36 @@ def _as_matrix(x: object, name: str) -> np.ndarray:
     return a
 
 
-def _check_metric(metric: object) -> str:
-    if metric not in ("cosine", "dot"):
-        raise ValueError(f'metric must be "cosine" or "dot", got {metric!r}')
+def _check_metric(metric: object, hamming: bool = False) -> str:
+    allowed = ("cosine", "dot", "hamming") if hamming else ("cosine", "dot")
+    if metric not in allowed:
+        raise ValueError(f"metric must be one of {', '.join(map(repr, allowed))}, got {metric!r}")
     return metric
+
+
+def _as_packed(x: object, name: str) -> np.ndarray:
+    """A (n, bytes) uint8 view of packed binary vectors (the "ubinary" layout)."""
+    a = _as_matrix(x, name)
+    if a.dtype != np.uint8:
+        hint = " (binary int8 vectors: add 128 and view as uint8, or use precision='ubinary')" \
+            if a.dtype == np.int8 else ""
+        raise TypeError(f"{name}: metric='hamming' takes packed uint8 vectors, got {a.dtype}{hint}")
+    return a
+
+
+def _rescore(query: np.ndarray, corpus: np.ndarray, candidates: np.ndarray, k: int,
+             metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Exact float scores of each query's candidate rows; the best ``k``, best first."""
+    q = _as_matrix(query, "rescore query").astype(np.float32, copy=False)
+    rows = np.asarray(corpus)[candidates]  # (q, m, dim): only the candidates are read
+    scores = np.einsum("qd,qmd->qm", q, rows.astype(np.float32, copy=False))
+    if metric == "cosine":
+        norms = np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(rows, axis=2)
+        scores = np.divide(scores, norms, out=np.zeros_like(scores), where=norms > 0)
+    # Descending score, ties to the lower index, as everywhere else.
+    order = np.lexsort((candidates, -scores), axis=1)[:, :k]
+    return (np.take_along_axis(scores, order, 1).astype(np.float32),
+            np.take_along_axis(candidates, order, 1))
 
 
 def _check_count(value: object, name: str, limit: int) -> int:
@@ -67,6 +93,9 @@ def topk(
     metric: Metric = "cosine",
     device: str = "cpu",
     threads: int | None = None,
+    *,
+    rescore: tuple[np.ndarray, np.ndarray] | None = None,
+    rescore_multiplier: int = 4,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest corpus rows for every query row.
 
@@ -81,18 +110,43 @@ def topk(
             (see :func:`cuda_available`; agrees with the CPU result within 1e-5 on
             scores of unit-norm rows, indices equal except between scores closer than that).
         threads: worker threads; None uses every CPU this process may use.
+        metric="hamming": ``queries`` and ``corpus`` are packed binary vectors, uint8
+            ``(rows, dim / 8)`` (``precision="ubinary"``); the result is
+            ``(distances int32, indices int64)``, nearest first (CPU only). With
+            ``rescore=(query_float, corpus_float)`` the ``k * rescore_multiplier``
+            nearest by Hamming distance are re-ranked by exact cosine similarity of the
+            float vectors (``corpus_float`` may be a memory map: only candidate rows are
+            read) and ``(scores float32, indices)`` of the best ``k`` are returned, as in
+            sentence-transformers' binary retrieval with rescoring.
 
     Returns:
         ``(scores, indices)``: ``(q, k')`` float32 and ``(q, k')`` int64 with
         ``k' = min(k, n)`` (``min(k, q - 1)`` for ``corpus=None``), best first.
     """
+    metric = _check_metric(metric, hamming=True)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
+    if metric == "hamming":
+        if corpus is None:
+            raise ValueError("metric='hamming' needs a corpus")
+        if device != "cpu":
+            raise ValueError(f"metric='hamming' runs on the CPU only, got device={device!r}")
+        q, c = _as_packed(queries, "queries"), _as_packed(corpus, "corpus")
+        k = _check_count(k, "k", c.shape[0])
+        if rescore is None:
+            return _core.hamming_search(q, c, k, check_threads(threads))
+        multiplier = check_int(rescore_multiplier, "rescore_multiplier")
+        _, candidates = _core.hamming_search(q, c, min(k * multiplier, c.shape[0]),
+                                             check_threads(threads))
+        query_float, corpus_float = rescore
+        return _rescore(query_float, corpus_float, candidates, k, "cosine")
+    if rescore is not None:
+        raise ValueError("rescore applies to metric='hamming' only")
     q = _as_matrix(queries, "queries")
     c = None if corpus is None else _as_matrix(corpus, "corpus")
     n = q.shape[0] if c is None else c.shape[0]
     k = _check_count(k, "k", n)
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
-    return _core.topk(q, c, k, _check_metric(metric), check_threads(threads), device)
+    return _core.topk(q, c, k, metric, check_threads(threads), device)
 
 
 def semantic_search(
@@ -101,14 +155,20 @@ def semantic_search(
     top_k: int = 10,
     metric: Metric = "cosine",
     threads: int | None = None,
+    *,
+    rescore: tuple[np.ndarray, np.ndarray] | None = None,
+    rescore_multiplier: int = 4,
 ) -> list[list[dict[str, int | float]]]:
     """Top ``top_k`` corpus entries per query, shaped like sentence-transformers'
     ``util.semantic_search``: one list per query of ``{"corpus_id": int, "score": float}``
-    dicts, best first. Use :func:`topk` for the same result as arrays.
+    dicts, best first. Use :func:`topk` for the same result as arrays. With
+    ``metric="hamming"`` (packed uint8 vectors) the score is the Hamming distance,
+    nearest first, unless ``rescore`` re-ranks by float cosine (see :func:`topk`).
     """
     if corpus_embeddings is None:
         raise TypeError("corpus_embeddings must be an array, got None")
-    scores, indices = topk(query_embeddings, corpus_embeddings, top_k, metric, threads=threads)
+    scores, indices = topk(query_embeddings, corpus_embeddings, top_k, metric, threads=threads,
+                           rescore=rescore, rescore_multiplier=rescore_multiplier)
     return [
         [{"corpus_id": j, "score": s} for j, s in zip(row_i, row_s)]
         for row_i, row_s in zip(indices.tolist(), scores.tolist())
@@ -142,7 +202,7 @@ def paraphrase_mining_embeddings(
     max_pairs = _check_count(max_pairs, "max_pairs", n * max(n - 1, 0) // 2)
     scores, pairs = _core.topk_pairs(
         x, top_k, max_pairs, _check_metric(metric), check_threads(threads)
-    )
+    )  # metric="hamming" is for search (topk) only
     if as_arrays:
         return scores, pairs
     return [[s, i, j] for s, (i, j) in zip(scores.tolist(), pairs.tolist())]

@@ -1,0 +1,38 @@
+// fastsbert Hamming top-k: exact nearest neighbours among packed binary vectors.
+//
+// Vectors are sign bits packed 8 per byte, most significant bit first (the "ubinary"
+// layout of sentence-transformers' quantize_embeddings and numpy.packbits): a 384-d
+// embedding is 48 bytes. The distance between two vectors is the number of differing
+// bits. Results are exact, nearest first, ties broken by the lower index; every SIMD level
+// (scalar, POPCNT, AVX-512 VPOPCNTDQ) returns identical results. Memory beyond the inputs
+// and outputs is O(q * k + one corpus block per thread).
+//
+// Errors: std::invalid_argument for bad arguments, fastsbert::Cancelled when
+// TopkOptions::cancel stops a call.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fastsbert/topk.h"
+
+namespace fastsbert {
+
+// A read-only view of `rows` packed vectors of `bytes` bytes each, row-major, contiguous.
+struct PackedView {
+  const uint8_t* data = nullptr;
+  size_t rows = 0;
+  size_t bytes = 0;
+};
+
+// For every query row, the topk_columns(k, corpus.rows) corpus rows nearest in Hamming
+// distance; `distances` and `indices` are (queries.rows, topk_columns(k, corpus.rows)),
+// row-major. Uses options.threads and options.cancel; options.metric is ignored.
+void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* distances,
+                    int64_t* indices, const TopkOptions& options = {});
+
+// The level hamming_search runs with now: topk_simd_level() (which honours FASTSBERT_SIMD),
+// lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ or BW.
+SimdLevel hamming_simd_level();
+
+}  // namespace fastsbert

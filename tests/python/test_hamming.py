@@ -1,0 +1,96 @@
+"""Hamming top-k over packed binary vectors, against NumPy brute force; every SIMD level."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastsbert
+from fastsbert import similarity as sim
+
+POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int32)
+
+
+def brute_force(q: np.ndarray, c: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    d = POPCOUNT[q[:, None, :] ^ c[None, :, :]].sum(axis=2)
+    order = np.lexsort((np.broadcast_to(np.arange(c.shape[0]), d.shape), d), axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1).astype(np.int32), order.astype(np.int64)
+
+
+def packed(rng, rows: int, nbytes: int) -> np.ndarray:
+    return rng.integers(0, 256, size=(rows, nbytes), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("nbytes", [1, 7, 8, 48, 64, 65, 130])
+@pytest.mark.parametrize("q, n, k", [(1, 300, 10), (40, 1000, 5), (3, 17, 40)])
+def test_matches_brute_force(nbytes, q, n, k):
+    rng = np.random.default_rng(nbytes * 1000 + n)
+    queries, corpus = packed(rng, q, nbytes), packed(rng, n, nbytes)
+    got = sim.topk(queries, corpus, k, metric="hamming")
+    want = brute_force(queries, corpus, k)
+    assert got[0].dtype == np.int32 and got[1].dtype == np.int64
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_ties_go_to_the_lower_index():
+    corpus = np.zeros((5000, 6), np.uint8)  # every distance to a zero query is 0
+    corpus[4000:] = 255
+    d, i = sim.topk(np.zeros((3, 6), np.uint8), corpus, 7, metric="hamming", threads=2)
+    np.testing.assert_array_equal(i, np.tile(np.arange(7), (3, 1)))
+    assert (d == 0).all()
+
+
+@pytest.mark.parametrize("level", ["avx2", "avx512"])
+def test_levels_identical_to_scalar(monkeypatch, level):
+    if level not in sim.simd_levels():
+        pytest.skip(f"{level} not supported here")
+    rng = np.random.default_rng(7)
+    queries, corpus = packed(rng, 37, 48), packed(rng, 4099, 48)
+    monkeypatch.setenv("FASTSBERT_SIMD", "scalar")
+    want = sim.topk(queries, corpus, 25, metric="hamming")
+    monkeypatch.setenv("FASTSBERT_SIMD", level)
+    got = sim.topk(queries, corpus, 25, metric="hamming")
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_thread_counts_agree():
+    rng = np.random.default_rng(3)
+    queries, corpus = packed(rng, 5, 48), packed(rng, 50_000, 48)
+    a = sim.topk(queries, corpus, 10, metric="hamming", threads=1)
+    b = sim.topk(queries, corpus, 10, metric="hamming", threads=2)
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_rescoring_with_float_vectors(stsb_test_sentences):
+    emb = fastsbert.encode(stsb_test_sentences[:1200])
+    queries, corpus = emb[:20], emb[20:]
+    bq, bc = np.packbits(queries > 0, axis=-1), np.packbits(corpus > 0, axis=-1)
+    scores, idx = sim.topk(bq, bc, 5, metric="hamming", rescore=(queries, corpus),
+                           rescore_multiplier=4)
+    _, candidates = brute_force(bq, bc, 20)
+    cos = np.einsum("qd,qmd->qm", queries, corpus[candidates])  # unit vectors
+    order = np.lexsort((candidates, -cos), axis=1)[:, :5]
+    np.testing.assert_array_equal(idx, np.take_along_axis(candidates, order, 1))
+    np.testing.assert_allclose(scores, np.take_along_axis(cos, order, 1), atol=1e-6)
+    hits = sim.semantic_search(bq, bc, top_k=5, metric="hamming", rescore=(queries, corpus))
+    assert [[h["corpus_id"] for h in row] for row in hits] == idx.tolist()
+
+
+def test_bad_inputs():
+    u = np.zeros((2, 6), np.uint8)
+    with pytest.raises(TypeError, match="packed uint8"):
+        sim.topk(u.astype(np.int8), u, 1, metric="hamming")
+    with pytest.raises(TypeError, match="packed uint8"):
+        sim.topk(u.astype(np.float32), u, 1, metric="hamming")
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        sim.topk(u, np.zeros((2, 5), np.uint8), 1, metric="hamming")
+    with pytest.raises(ValueError, match="needs a corpus"):
+        sim.topk(u, None, 1, metric="hamming")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        sim.topk(u, u, 1, metric="jaccard")
+    with pytest.raises(ValueError, match="hamming' only"):
+        sim.topk(u.astype(np.float32), u.astype(np.float32), 1, rescore=(u, u))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        sim.topk(np.zeros((2, 12), np.uint8)[:, ::2], u, 1, metric="hamming")
