@@ -51,7 +51,6 @@ CpuFeatures detect() {
   f.avx2 = os_ymm && fma && (b & (1u << 5));
   f.avx512 = f.avx2 && os_zmm && (b & (1u << 16));
   f.avx512_vnni = f.avx512 && (c & (1u << 11));
-  f.avx512_bw = f.avx512 && (b & (1u << 30));
   f.avx512_vpopcntdq = f.avx512 && (c & (1u << 14));
   const bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
   f.amx = os_tiles && amx_tile && amx_int8 && os_grants_amx();

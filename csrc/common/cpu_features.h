@@ -14,9 +14,8 @@ struct CpuFeatures {
   bool avx512_vnni = false;  // AVX-512 VNNI: int8 dot products (VPDPBUSD)
   bool avx_vnni = false;     // AVX-VNNI: the same on 256-bit registers
   bool amx = false;          // AMX tiles with int8 support, enabled by the OS
-  // For the Hamming top-k kernel (detected only: FASTSBERT_CPU_FEATURES does not name them,
-  // since claiming them would run instructions the CPU lacks).
-  bool avx512_bw = false;         // AVX-512 byte/word ops (masked byte loads)
+  // For the Hamming top-k kernel (detected only: FASTSBERT_CPU_FEATURES does not name it,
+  // since claiming it would run instructions the CPU lacks).
   bool avx512_vpopcntdq = false;  // AVX-512 VPOPCNTDQ: popcount of 64-bit lanes
 };
 

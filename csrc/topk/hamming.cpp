@@ -3,6 +3,7 @@
 #include "fastsbert/hamming.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -16,11 +17,30 @@ namespace fastsbert {
 namespace {
 
 using hamming_detail::HammingOps;
+using hamming_detail::kGroupRows;
+
+size_t words_of(size_t bytes) { return (bytes + 7) / 8; }
+
+// Rows [0, rows) of `src` (`bytes` each) into interleaved groups (see hamming_internal.h).
+void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
+  const size_t words = words_of(bytes);
+  const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
+  std::fill(dst, dst + groups * words * kGroupRows, uint64_t{0});
+  for (size_t r = 0; r < rows; ++r) {
+    uint64_t* group = dst + (r / kGroupRows) * words * kGroupRows + r % kGroupRows;
+    for (size_t w = 0; w < words; ++w) {
+      uint64_t word = 0;
+      std::memcpy(&word, src + r * bytes + 8 * w, std::min<size_t>(8, bytes - 8 * w));
+      group[w * kGroupRows] = word;
+    }
+  }
+}
 
 // ---------------------------------------------------------------- tuning constants
-// Queries that share one pass over a corpus block: the block is read from cache by all.
-constexpr size_t kQueryBlock = 16;
-// Corpus rows per block, in bytes: stays in L2 while a query block sweeps it.
+// Queries that share one packed corpus block: packing costs one pass over the block, and
+// each query costs one pass too, so the packing is a small share of the work.
+constexpr size_t kQueryBlock = 64;
+// Packed corpus block, in bytes: stays in L2 while a query block sweeps it.
 constexpr size_t kCorpusBlockBytes = 256 * 1024;
 // Queries are processed in chunks of this many rows, so selection memory stays bounded
 // whatever the number of queries.
@@ -79,8 +99,7 @@ struct Selection {
 SimdLevel hamming_simd_level() {
   SimdLevel level = topk_simd_level();
   const CpuFeatures& f = cpu_features_detected();
-  if (level == SimdLevel::avx512 &&
-      (!ops_for(SimdLevel::avx512) || !f.avx512_bw || !f.avx512_vpopcntdq)) {
+  if (level == SimdLevel::avx512 && (!ops_for(SimdLevel::avx512) || !f.avx512_vpopcntdq)) {
     level = SimdLevel::avx2;
   }
   if (level == SimdLevel::avx2 && !ops_for(SimdLevel::avx2)) level = SimdLevel::scalar;
@@ -103,9 +122,31 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
   if (q > 0 && (!distances || !indices)) throw std::invalid_argument("hamming_search: null output");
 
   const HammingOps* ops = ops_for(hamming_simd_level());
-  const size_t block_rows = std::max<size_t>(64, kCorpusBlockBytes / std::max<size_t>(bytes, 1));
+  const size_t words = words_of(bytes);
+  // Corpus rows per block: a whole number of groups whose packed form stays in L2.
+  const size_t block_rows = std::max<size_t>(
+      64, kCorpusBlockBytes / (words * 8) / kGroupRows * kGroupRows);
   const size_t corpus_blocks = (n + block_rows - 1) / block_rows;
   const size_t cap = cols + std::max(cols / 2, kMinSlack);
+  // The queries, zero-padded to whole words.
+  std::vector<uint64_t> query_words(q * words, 0);
+  for (size_t i = 0; i < q; ++i) {
+    for (size_t w = 0; w < words; ++w) {
+      std::memcpy(&query_words[i * words + w], queries.data + i * bytes + 8 * w,
+                  std::min<size_t>(8, bytes - 8 * w));
+    }
+  }
+  // With more than one query block, every block of the corpus would be packed once per
+  // query block: pack it all once instead (as large as the corpus itself).
+  std::vector<uint64_t> prepacked;
+  if (q > kQueryBlock) {
+    prepacked.resize(corpus_blocks * block_rows * words);
+    parallel_for(corpus_blocks, threads, options.cancel, [&](size_t b, size_t) {
+      const size_t b0 = b * block_rows;
+      pack_rows(corpus.data + b0 * bytes, std::min(block_rows, n - b0), bytes,
+                prepacked.data() + b0 * words);
+    });
+  }
   std::vector<Selection> sel;
   std::vector<Candidate> merged;
   for (size_t c0 = 0; c0 < q; c0 += kQueryChunk) {
@@ -117,22 +158,38 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
     const size_t blocks_per_split = (corpus_blocks + splits - 1) / splits;
     sel.assign(cq * splits, Selection{});
     for (auto& s : sel) s.init(cols, cap);
-    std::vector<std::vector<uint32_t>> scratch(parallel_workers(query_blocks * splits, threads));
+    struct Scratch {
+      std::vector<uint64_t> packed;
+      std::vector<uint32_t> rows, dist;
+    };
+    std::vector<Scratch> scratch(parallel_workers(query_blocks * splits, threads));
 
     parallel_for(query_blocks * splits, threads, options.cancel, [&](size_t item, size_t worker) {
       const size_t qb = item / splits, split = item % splits;
       const size_t q0 = qb * kQueryBlock, q1 = std::min(cq, q0 + kQueryBlock);
       const size_t r0 = std::min(n, split * blocks_per_split * block_rows);
       const size_t r1 = std::min(n, (split + 1) * blocks_per_split * block_rows);
-      std::vector<uint32_t>& d = scratch[worker];
-      d.resize(block_rows);
+      Scratch& sc = scratch[worker];
+      sc.rows.resize(block_rows);
+      sc.dist.resize(block_rows);
       for (size_t b0 = r0; b0 < r1; b0 += block_rows) {
         const size_t rows = std::min(block_rows, r1 - b0);
+        const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
+        const uint64_t* block;
+        if (!prepacked.empty()) {
+          block = prepacked.data() + (b0 / kGroupRows) * words * kGroupRows;
+        } else {
+          sc.packed.resize(block_rows * words);
+          pack_rows(corpus.data + b0 * bytes, rows, bytes, sc.packed.data());
+          block = sc.packed.data();
+        }
         for (size_t i = q0; i < q1; ++i) {
-          ops->distances(queries.data + (c0 + i) * bytes, corpus.data + b0 * bytes, rows, bytes,
-                         d.data());
           Selection& s = sel[i * splits + split];
-          for (size_t r = 0; r < rows; ++r) s.push(d[r], static_cast<int64_t>(b0 + r));
+          const size_t found = ops->below(&query_words[(c0 + i) * words], block, groups, words,
+                                          s.bound, sc.rows.data(), sc.dist.data());
+          for (size_t f = 0; f < found && sc.rows[f] < rows; ++f) {
+            s.push(sc.dist[f], static_cast<int64_t>(b0 + sc.rows[f]));
+          }
         }
       }
     });

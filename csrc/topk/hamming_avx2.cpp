@@ -4,7 +4,7 @@
 
 namespace fastsbert::hamming_detail {
 namespace {
-const HammingOps kOps{"avx2", portable_distances};
+const HammingOps kOps{"avx2", portable_below};
 }  // namespace
 
 const HammingOps* hamming_ops_avx2() { return &kOps; }

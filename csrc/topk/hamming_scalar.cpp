@@ -3,7 +3,7 @@
 
 namespace fastsbert::hamming_detail {
 namespace {
-const HammingOps kOps{"scalar", portable_distances};
+const HammingOps kOps{"scalar", portable_below};
 }  // namespace
 
 const HammingOps* hamming_ops_scalar() { return &kOps; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'onnxruntime_version', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels']
+__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels']
 class FastsbertError(RuntimeError):
     """
     Base of fastsbert's native errors; raised as such for runtime failures (ONNX Runtime cannot load or run the model).
@@ -31,7 +31,7 @@ class UnsupportedTokenizerError(FastsbertError):
     A valid tokenizer.json using a component the native tokenizer does not reproduce.
     """
 class Encoder:
-    def __init__(self, model_dir: str, device: str = 'cpu', threads: typing.SupportsInt | typing.SupportsIndex = 0, ort_library: str = '') -> None:
+    def __init__(self, model_dir: str, device: str = 'cpu', threads: typing.SupportsInt | typing.SupportsIndex = 0, ort_library: str = '', dtype: str = 'float32') -> None:
         ...
     def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
         """
@@ -47,6 +47,9 @@ class Encoder:
         """
     @property
     def dim(self) -> int:
+        ...
+    @property
+    def dtype(self) -> str:
         ...
     @property
     def has_tokenizer(self) -> bool:
@@ -122,6 +125,26 @@ class Tokenizer:
 def available_cpus() -> int:
     """
     CPUs this process may run on (its affinity mask): what threads=0 means, and the cap on larger thread counts.
+    """
+def cpu_features() -> list[str]:
+    """
+    CPU features after FASTSBERT_CPU_FEATURES masking (ValueError for a bad value).
+    """
+def cpu_features_detected() -> list[str]:
+    """
+    CPU features as detected (cpuid + xgetbv), before masking.
+    """
+def hamming_search(queries: numpy.ndarray, corpus: numpy.ndarray, k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+    """
+    Exact Hamming top-k of packed uint8 bit vectors: (distances (q, k') int32, indices (q, k') int64), nearest first, ties to the lower index.
+    """
+def hamming_simd_level() -> str:
+    """
+    The level the Hamming kernel runs with now (scalar, avx2: POPCNT, avx512: VPOPCNTDQ).
+    """
+def int8_is_fast() -> bool:
+    """
+    Whether the CPU (after masking) has VNNI or AMX, which make int8 inference fast.
     """
 def onnxruntime_version() -> str:
     ...

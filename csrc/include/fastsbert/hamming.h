@@ -32,7 +32,7 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
                     int64_t* indices, const TopkOptions& options = {});
 
 // The level hamming_search runs with now: topk_simd_level() (which honours FASTSBERT_SIMD),
-// lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ or BW.
+// lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ.
 SimdLevel hamming_simd_level();
 
 }  // namespace fastsbert
