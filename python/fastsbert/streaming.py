@@ -321,6 +321,8 @@ def encode_file(
                 if done is None:
                     raise FileExistsError(f"{output}: exists and is not a finished fastsbert "
                                           "output (pass overwrite=True / --overwrite to replace it)")
+                # A job killed between renaming its output and removing its work folder.
+                shutil.rmtree(work, ignore_errors=True)
                 return EncodeFileResult(output, done, enc.dim, resumed_rows=done, skipped=True)
         manifest = _load_manifest(work)
         if manifest is not None and (manifest["spec"] != spec or from_stdin or overwrite):
