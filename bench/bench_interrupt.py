@@ -46,9 +46,7 @@ OPS = {
         "fastsbert.topk(x[:100], x[:100], 2)",
     ),
     "paraphrase mining": (
-        "import numpy as np, fastsbert\n"
-        "mine = getattr(fastsbert, 'paraphrase_mining_embeddings', None) or "
-        f"fastsbert.paraphrase_mining\n{VECTORS}",
+        f"import numpy as np, fastsbert\nmine = fastsbert.paraphrase_mining_embeddings\n{VECTORS}",
         "mine(x, top_k=10)",
         "mine(x[:100], top_k=2)",
     ),
@@ -62,7 +60,9 @@ OPS = {
 
 def child_code(op: str, model: str | None) -> str:
     setup, call, again = OPS[op]
-    return textwrap.dedent(setup.format(model=repr(model))) + textwrap.dedent(f"""
+    # Python's own SIGINT handler, even when this bench was started with SIGINT ignored.
+    handler = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    return handler + textwrap.dedent(setup.format(model=repr(model))) + textwrap.dedent(f"""
         import time
         print("ready", flush=True)
         t0 = time.monotonic()

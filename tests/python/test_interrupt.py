@@ -45,7 +45,11 @@ def _readline(proc: subprocess.Popen, timeout: float) -> str:
 def interrupt_child(setup: str, call: str, again: str) -> float:
     """Runs `setup`, then `call` in a child; sends SIGINT once the call runs; returns the
     delay until the child caught KeyboardInterrupt. `again` must succeed afterwards."""
-    code = textwrap.dedent(setup) + textwrap.dedent(f"""
+    # A process started in the background by a non-interactive shell inherits SIGINT
+    # ignored, and Python then installs no handler: give the child the handler an
+    # interactive Python has, whatever the test runner inherited.
+    code = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    code += textwrap.dedent(setup) + textwrap.dedent(f"""
         import time
         print("ready", flush=True)
         try:
@@ -98,8 +102,7 @@ def test_ctrl_c_stops_paraphrase_mining():
         """
         import numpy as np
         import fastsbert
-        mine = (getattr(fastsbert, "paraphrase_mining_embeddings", None)
-                or fastsbert.paraphrase_mining)
+        mine = fastsbert.paraphrase_mining_embeddings
         x = np.random.default_rng(0).standard_normal((60000, 384), dtype=np.float32)
         """,
         "mine(x, top_k=10)",

@@ -64,9 +64,20 @@ def tiny_copy(tiny_export, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def minilm_int8(minilm_dir, tmp_path_factory) -> Path:
-    """all-MiniLM-L6-v2 exported with its int8 variant (built and guarded once)."""
+    """all-MiniLM-L6-v2 exported with its int8 variant (built and guarded once).
+
+    The guard measures on this CPU. Where int8 is fast (VNNI/AMX) it must pass; on a CPU
+    without them ONNX Runtime's int8 kernels may saturate, fastsbert never offers int8
+    there by itself (``auto`` keeps float32), and a refusal is the guard doing its job:
+    the int8 accuracy tests then have nothing to measure and are skipped, naming why.
+    """
     out = tmp_path_factory.mktemp("minilm") / "int8"
-    return export(minilm_dir, out, dtype="int8")
+    try:
+        return export(minilm_dir, out, dtype="int8")
+    except quantize.GuardError as e:
+        if dtypes.int8_is_fast():
+            raise
+        pytest.skip(f"int8 refused by the guard on a CPU without VNNI/AMX: {e}")
 
 
 # ------------------------------------------------------------------ names and errors
