@@ -40,8 +40,10 @@ void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
 // Queries that share one packed corpus block: packing costs one pass over the block, and
 // each query costs one pass too, so the packing is a small share of the work.
 constexpr size_t kQueryBlock = 64;
-// Packed corpus block, in bytes: stays in L2 while a query block sweeps it.
-constexpr size_t kCorpusBlockBytes = 256 * 1024;
+// Packed corpus block, in bytes: stays in L1 while a query block sweeps it. Measured on
+// one Zen 4 core (1M x 48-byte rows, 256 queries, k 10): 16 KiB 0.186 s, 32 KiB 0.183 s,
+// 64 KiB 0.23 s, 256 KiB 0.20 s.
+constexpr size_t kCorpusBlockBytes = 32 * 1024;
 // Queries are processed in chunks of this many rows, so selection memory stays bounded
 // whatever the number of queries.
 constexpr size_t kQueryChunk = 8192;
