@@ -183,7 +183,7 @@ def main() -> None:
 
     print(f"\nAll-pairs top-{args.k}, d={args.dim}, {args.threads} threads "
           f"(median of {args.repeat} at <=10k, 1 run above)\n")
-    print(f"| n | method | time (s) | vs faiss | GFLOP/s (2n²d/t) | work GFLOP/s | peak RSS (MB) |")
+    print("| n | method | time (s) | vs faiss | GFLOP/s (2n²d/t) | work GFLOP/s | peak RSS (MB) |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
         ref = next((o["seconds"] for o in rows if o["n"] == r["n"] and o["method"] == "faiss"),
