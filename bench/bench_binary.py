@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import statistics
 import sys
 import time
@@ -27,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import cpu_header  # noqa: E402
+
 DATA = HERE.parents[1] / "shared" / "data"
 
 
@@ -41,18 +43,6 @@ def _timed(fn, repeats: int):
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
-
-
-def _cpu_header() -> str:
-    name, flags = "unknown CPU", set()
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name") and name == "unknown CPU":
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    shown = [f for f in ("avx2", "popcnt", "avx512f", "avx512bw", "avx512_vpopcntdq") if f in flags]
-    return f"{name}, {len(os.sched_getaffinity(0))} CPUs, {' '.join(shown)}"
 
 
 def main() -> None:
@@ -70,7 +60,7 @@ def main() -> None:
     k, mults = args.k, args.multipliers
     from fastsbert import _core
 
-    print(f"\nBinary top-{k} — {_cpu_header()}; Hamming level {_core.hamming_simd_level()}\n")
+    print(f"\nBinary top-{k} — {cpu_header()}; Hamming level {_core.hamming_simd_level()}\n")
 
     with gzip.open(DATA / "corpus" / "sentences.tsv.gz", "rt", encoding="utf-8") as fh:
         next(fh)

@@ -42,6 +42,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from corpus import load_corpus  # noqa: E402
+from machine import cpu_header as machine_header  # noqa: E402
+from machine import cpu_info  # noqa: E402
 
 MFLOP_PER_TOKEN = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536) / 1e6
 PEER_VENV = HERE.parent / ".venv-peers"
@@ -71,19 +73,8 @@ def _rss_mb() -> tuple[float, float]:
 
 
 def _qint8_config() -> str:
-    flags = _cpu_flags()
+    flags = cpu_info()[1]
     return "avx512_vnni" if "avx512_vnni" in flags else "avx2"
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def _prepare_peer_model() -> None:
@@ -335,19 +326,7 @@ def cpu_header() -> str:
     import fastsbert
     from fastsbert import dtypes
 
-    name = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    wanted = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
-              "amx_tile", "amx_int8", "amx_bf16")
-    flags = [f for f in wanted if f in _cpu_flags()]
-    return (f"CPU: {name}; ISA: {' '.join(flags) or 'none of ' + ', '.join(wanted)}; "
+    return (f"CPU: {machine_header()}; "
             f"fastsbert sees {', '.join(dtypes.cpu_features()) or 'none'} "
             f"(int8 fast: {dtypes.int8_is_fast()}); onnxruntime "
             f"{fastsbert._core.onnxruntime_version() or _ort_version()}")

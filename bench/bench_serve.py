@@ -20,7 +20,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -34,23 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import load_corpus
+from machine import cpu_header
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"  # load goes to loopback only
 MODEL_NAME = "all-MiniLM-L6-v2"
-
-
-def cpu_header() -> str:
-    name, flags = platform.processor() or "unknown CPU", set()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                name = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    isa = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
-    return f"{name}; {os.cpu_count()} logical CPUs; ISA: {' '.join(isa) or 'none of avx2/avx512'}"
 
 
 def free_port() -> int:

@@ -21,13 +21,15 @@ import argparse
 import gzip
 import itertools
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from machine import cpu_header  # noqa: E402
+
 DATA = HERE.parents[1] / "shared" / "data"
 
 _WORKER = r"""
@@ -89,18 +91,6 @@ def _tiny_model(root: Path) -> Path:
     return fastsbert.export(src, root / "tiny")
 
 
-def _cpu_header() -> str:
-    name, flags = "unknown CPU", set()
-    with open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name") and name == "unknown CPU":
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    shown = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_int8") if f in flags]
-    return f"{name}, {os.cpu_count()} CPUs, {' '.join(shown)}"
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -129,7 +119,7 @@ def main() -> None:
                 out.unlink(missing_ok=True)
             src.unlink()
 
-    print(f"\nStreaming encode, private memory (RssAnon) — {_cpu_header()}")
+    print(f"\nStreaming encode, private memory (RssAnon) — {cpu_header()}")
     print(f"model: {'tiny random BERT (hidden 32)' if args.model is None else args.model}\n")
     print("| lines | method | seconds | lines/s | RssAnon after load MB | peak RssAnon MB | growth MB |")
     print("|---:|---|---:|---:|---:|---:|---:|")
