@@ -60,6 +60,18 @@ def minilm_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def minilm_exported() -> Path:
+    """all-MiniLM-L6-v2 exported to ONNX (the default model, exported once into the test
+    cache)."""
+    import fastsbert
+
+    try:
+        return Path(fastsbert.Encoder().model_dir)
+    except ImportError as e:  # the export extra is missing
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
 def tiny_st_model(tmp_path_factory, data_dir):
     """Factory: tiny_st_model(arch, pooling, dense=False, normalize=False, **kw) -> model dir.
 

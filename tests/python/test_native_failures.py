@@ -20,14 +20,6 @@ import fastsbert
 from fastsbert import _core
 
 
-@pytest.fixture(scope="module")
-def minilm_dir() -> Path:
-    try:
-        return fastsbert.Encoder().model_dir  # exported once into the test cache
-    except ImportError as e:
-        pytest.skip(str(e))
-
-
 def model_copy(src: Path, dst: Path) -> Path:
     """A model directory whose files link to `src`'s, so that a test can replace one."""
     dst.mkdir()
@@ -77,13 +69,13 @@ def expect_error(call: str, expected: type[Exception], *needles: str) -> str:
     return lines[1]  # whether it is also a FastsbertError
 
 
-def test_unknown_device(minilm_dir):
-    assert expect_error(f"fastsbert.encode(['a'], model={str(minilm_dir)!r}, device='tpu')",
+def test_unknown_device(minilm_exported):
+    assert expect_error(f"fastsbert.encode(['a'], model={str(minilm_exported)!r}, device='tpu')",
                         ValueError, "'tpu'") == "True"
 
 
-def test_negative_cuda_device(minilm_dir):
-    expect_error(f"fastsbert.encode(['a'], model={str(minilm_dir)!r}, device='cuda:-1')",
+def test_negative_cuda_device(minilm_exported):
+    expect_error(f"fastsbert.encode(['a'], model={str(minilm_exported)!r}, device='cuda:-1')",
                  ValueError, "'cuda:-1'")
 
 
@@ -95,12 +87,12 @@ def test_default_model_with_bad_device():
     expect_error("fastsbert.encode(['a'], device='tpu')", ValueError, "'tpu'")
 
 
-def test_negative_threads_in_the_core(minilm_dir):
-    expect_error(f"_core.Encoder({str(minilm_dir)!r}, threads=-3)", ValueError, "-3")
+def test_negative_threads_in_the_core(minilm_exported):
+    expect_error(f"_core.Encoder({str(minilm_exported)!r}, threads=-3)", ValueError, "-3")
 
 
-def test_missing_model_onnx(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_missing_model_onnx(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
     (d / "model.onnx").unlink()
     assert expect_error(f"fastsbert.Encoder({str(d)!r})", FileNotFoundError,
                         str(d / "model.onnx")) == "True"
@@ -114,8 +106,8 @@ def test_missing_model_onnx(minilm_dir, tmp_path):
         ("", ["JSON parse error"]),
     ],
 )
-def test_unparsable_config(minilm_dir, tmp_path, text, needles):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_unparsable_config(minilm_exported, tmp_path, text, needles):
+    d = model_copy(minilm_exported, tmp_path / "m")
     (d / "fastsbert.json").unlink()
     (d / "fastsbert.json").write_text(text)
     expect_error(f"fastsbert.Encoder({str(d)!r})", ValueError, str(d / "fastsbert.json"),
@@ -140,14 +132,14 @@ def test_unparsable_config(minilm_dir, tmp_path, text, needles):
         ({"inputs": ["input_ids", "input_ids", "attention_mask"]}, ['"input_ids" twice']),
     ],
 )
-def test_invalid_config_value(minilm_dir, tmp_path, changes, needles):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_invalid_config_value(minilm_exported, tmp_path, changes, needles):
+    d = model_copy(minilm_exported, tmp_path / "m")
     path = rewrite_config(d, **changes)
     expect_error(f"fastsbert.Encoder({str(d)!r})", ValueError, str(path), *needles)
 
 
-def test_missing_config_key(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_missing_config_key(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
     path = d / "fastsbert.json"
     cfg = json.loads(path.read_text())
     del cfg["max_seq_length"]
@@ -156,9 +148,9 @@ def test_missing_config_key(minilm_dir, tmp_path):
     expect_error(f"fastsbert.Encoder({str(d)!r})", ValueError, str(path), '"max_seq_length"')
 
 
-def test_vocabulary_without_its_unknown_token(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
-    tok = json.loads((minilm_dir / "tokenizer.json").read_text())
+def test_vocabulary_without_its_unknown_token(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
+    tok = json.loads((minilm_exported / "tokenizer.json").read_text())
     unk = tok["model"]["unk_token"]
     del tok["model"]["vocab"][unk]
     (d / "tokenizer.json").unlink()
@@ -175,12 +167,12 @@ def test_missing_tokenizer_file_in_the_core(tmp_path):
     expect_error(f"_core.Tokenizer.from_file({str(path)!r})", FileNotFoundError, str(path))
 
 
-def test_unknown_keys_are_ignored_and_max_positions_is_read(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
-    cfg = json.loads((minilm_dir / "fastsbert.json").read_text())
+def test_unknown_keys_are_ignored_and_max_positions_is_read(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
+    cfg = json.loads((minilm_exported / "fastsbert.json").read_text())
     rewrite_config(d, max_positions=cfg["max_seq_length"], added_later={"any": [1, 2]})
     enc = fastsbert.Encoder(d)
-    reference = fastsbert.Encoder(minilm_dir)
+    reference = fastsbert.Encoder(minilm_exported)
     assert (enc.encode(["same text"]) == reference.encode(["same text"])).all()
 
 
@@ -211,22 +203,22 @@ def run_cli(tmp_path: Path, model: Path, *extra: str) -> subprocess.CompletedPro
     )
 
 
-def test_cli_bad_device(minilm_dir, tmp_path):
-    out = run_cli(tmp_path, minilm_dir, "--device", "tpu")
+def test_cli_bad_device(minilm_exported, tmp_path):
+    out = run_cli(tmp_path, minilm_exported, "--device", "tpu")
     assert out.returncode == 1, (out.returncode, out.stderr)
     assert "'tpu'" in out.stderr
 
 
-def test_cli_corrupt_config(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_cli_corrupt_config(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
     path = rewrite_config(d, dim=-1)
     out = run_cli(tmp_path, d)
     assert out.returncode == 1, (out.returncode, out.stderr)
     assert str(path) in out.stderr and '"dim"' in out.stderr
 
 
-def test_cli_missing_model_onnx(minilm_dir, tmp_path):
-    d = model_copy(minilm_dir, tmp_path / "m")
+def test_cli_missing_model_onnx(minilm_exported, tmp_path):
+    d = model_copy(minilm_exported, tmp_path / "m")
     (d / "model.onnx").unlink()
     out = run_cli(tmp_path, d)
     assert out.returncode == 1, (out.returncode, out.stderr)
