@@ -14,9 +14,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define FASTSBERT_X86 1
-#endif
 #if defined(__linux__)
 #include <dlfcn.h>
 #endif
@@ -57,10 +54,9 @@ const KernelOps* ops_for(SimdLevel level) {
 
 bool level_runs(SimdLevel level) {
   if (!ops_for(level)) return false;
-#ifdef FASTSBERT_X86
+  // Off x86 the features read false and only scalar has kernels.
   if (level == SimdLevel::avx2) return cpu_features_detected().avx2;
   if (level == SimdLevel::avx512) return cpu_features_detected().avx512;
-#endif
   return level == SimdLevel::scalar;
 }
 
