@@ -9,18 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include "check.h"
 #include "fastsbert/encoder.h"
 
 namespace {
 
-int failures = 0;
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-    ++failures;
-  }
-}
+using fastsbert_test::check;
 
 template <typename E = fastsbert::Error, typename Fn>
 void expect_error(Fn fn, const std::string& needle, const std::string& what) {
@@ -148,10 +142,5 @@ int main() {
     check(max_diff < 1e-4, "usable after a terminated model call");
   }
 
-  if (failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("test_encoder: all checks passed\n");
-  return 0;
+  return fastsbert_test::report("test_encoder");
 }

@@ -12,19 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "check.h"
 #include "common/parallel.h"
 #include "fastsbert/errors.h"
 
 namespace {
 
-int failures = 0;
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-    ++failures;
-  }
-}
+using fastsbert_test::check;
 
 // Runs parallel_for over `count` items; checks each ran once on a valid worker.
 void check_every_item_once(size_t count, int threads) {
@@ -172,10 +166,5 @@ int main() {
     check(stopped == 2, "subscribing to a cancelled token runs the hook at once");
   }
 
-  if (failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("test_parallel: all checks passed\n");
-  return 0;
+  return fastsbert_test::report("test_parallel");
 }
