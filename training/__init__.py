@@ -1,13 +1,33 @@
 """fastsbert.training: fine-tune sentence encoders (PyTorch), saving models in the
 sentence-transformers layout that fastsbert's exporter turns into ONNX.
 
-Needs the ``[train]`` extra (torch, transformers, scipy, scikit-learn). Nothing in the
-inference path imports this package.
+``fastsbert.training.models`` (the module stack: Transformer, Pooling, Dense, Normalize)
+needs only torch and transformers (the ``[export]`` extra); training needs the
+``[train]`` extra. Names are imported on first use, so that importing one part does not
+pull in the dependencies of the others. Nothing in the inference path imports this package.
 """
 
-from . import data, evaluation, losses
-from .data import InputExample
-from .model import SentenceEncoder
-from .trainer import fit
+from __future__ import annotations
 
-__all__ = ["InputExample", "SentenceEncoder", "data", "evaluation", "fit", "losses"]
+import importlib
+
+_SUBMODULES = ("data", "evaluation", "losses", "models")
+_ATTRIBUTES = {
+    "InputExample": ".data",
+    "SentenceEncoder": ".sentence_encoder",
+    "fit": ".trainer",
+}
+
+__all__ = ["InputExample", "SentenceEncoder", "data", "evaluation", "fit", "losses", "models"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _ATTRIBUTES:
+        return getattr(importlib.import_module(_ATTRIBUTES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

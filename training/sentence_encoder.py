@@ -1,0 +1,258 @@
+"""SentenceEncoder: a stack of modules (Transformer -> Pooling -> [Dense ...] -> [Normalize])
+that maps texts to embeddings, trains with ``fit`` and saves a sentence-transformers directory."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .data.collate import collate_examples
+from .models import Transformer, read_directory, write_directory
+from .similarity import SIMILARITY_FUNCTIONS
+
+# sentence-transformers always offers these prompt names, empty unless configured.
+_DEFAULT_PROMPTS = {"query": "", "document": ""}
+
+
+class SentenceEncoder(nn.Sequential):
+    """Maps texts to fixed-size embeddings; trainable with ``fit`` and the losses in
+    ``fastsbert.training.losses``.
+
+    Build it from a directory or Hub id, or compose it from modules::
+
+        SentenceEncoder("path/or/hub-id")
+        transformer = models.Transformer("path/or/hub-id", max_seq_length=128)
+        SentenceEncoder(modules=[transformer,
+                                 models.Pooling(transformer.get_word_embedding_dimension()),
+                                 models.Normalize()])
+
+    Args:
+        model_name_or_path: a sentence-transformers directory (``modules.json``), or a plain
+            Hugging Face encoder directory (then mean pooling, no normalisation), or a Hub id
+            of either (a path that exists wins).
+        modules: the module stack instead: a ``models.Transformer`` first, then modules that
+            turn ``token_embeddings`` into ``sentence_embedding``.
+        max_seq_length: override the truncation length (tokens).
+        device: where to place the model (default: ``cuda`` when available, else ``cpu``).
+        prompts: prompt name -> text, added to (and winning over) the saved ones.
+        default_prompt_name: the prompt ``encode`` uses when given none.
+        similarity_fn_name: ``cosine`` (default), ``dot``, ``euclidean`` or ``manhattan``.
+        model_kwargs: keyword arguments for the encoder's ``from_pretrained``.
+        revision, token, cache_folder: how a Hub id is looked up.
+
+    ``forward(features)`` takes a tokenised batch and returns a new dict that adds
+    ``token_embeddings`` (batch, seq, hidden) and ``sentence_embedding`` (batch, dim).
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        modules: Iterable[nn.Module] | None = None,
+        max_seq_length: int | None = None,
+        device: str | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        similarity_fn_name: str | None = None,
+        model_kwargs: dict[str, Any] | None = None,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_folder: str | os.PathLike | None = None,
+    ) -> None:
+        if (model_name_or_path is None) == (modules is None):
+            raise ValueError("SentenceEncoder needs either model_name_or_path or modules=[...], not both")
+        saved_prompts: dict[str, str] = {}
+        if model_name_or_path is not None:
+            directory = read_directory(model_name_or_path, model_args=model_kwargs, revision=revision,
+                                       token=token, cache_folder=cache_folder)
+            modules = directory.modules
+            saved_prompts = directory.prompts
+            default_prompt_name = default_prompt_name or directory.default_prompt_name
+            similarity_fn_name = similarity_fn_name or directory.similarity_fn_name
+        modules = list(modules)
+        if not modules or not isinstance(modules[0], Transformer):
+            raise ValueError("modules must start with a models.Transformer (it tokenises the texts)")
+        for i, m in enumerate(modules):
+            if not isinstance(m, nn.Module):
+                raise TypeError(f"modules[{i}] is a {type(m).__name__}, not a torch.nn.Module")
+        super().__init__(OrderedDict((str(i), m) for i, m in enumerate(modules)))
+        if max_seq_length is not None:
+            self.max_seq_length = max_seq_length
+        self.prompts = {**_DEFAULT_PROMPTS, **saved_prompts, **(prompts or {})}
+        if default_prompt_name is not None and default_prompt_name not in self.prompts:
+            raise ValueError(
+                f"default_prompt_name {default_prompt_name!r} is not among the prompts {sorted(self.prompts)}"
+            )
+        self.default_prompt_name = default_prompt_name
+        similarity_fn_name = similarity_fn_name or "cosine"
+        if similarity_fn_name not in SIMILARITY_FUNCTIONS:
+            raise ValueError(
+                f"similarity_fn_name must be one of {sorted(SIMILARITY_FUNCTIONS)}, got {similarity_fn_name!r}"
+            )
+        self.similarity_fn_name = similarity_fn_name
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(device)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def transformer(self) -> Transformer:
+        """The first module: the encoder and its tokenizer."""
+        return self[0]
+
+    @property
+    def tokenizer(self):
+        return self.transformer.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        """Truncation length in tokens (the Transformer's)."""
+        return self.transformer.max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.transformer.max_seq_length = value
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def get_word_embedding_dimension(self) -> int:
+        """Size of the token embeddings."""
+        return self.transformer.get_word_embedding_dimension()
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """Size of ``sentence_embedding``: that of the last module that sets it."""
+        for module in reversed(self):
+            size = getattr(module, "get_sentence_embedding_dimension", None)
+            if size is not None:
+                return size()
+        raise ValueError("no module of this model produces a sentence embedding (add a models.Pooling)")
+
+    get_embedding_dimension = get_sentence_embedding_dimension
+
+    # ----------------------------------------------------------------- forward
+    def tokenize(self, texts: Sequence[str]) -> dict[str, Tensor]:
+        """Tokenises a batch, padded to its longest text and truncated to ``max_seq_length``."""
+        return self.transformer.tokenize(texts)
+
+    def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
+        # A copy: callers (the gradient-caching losses) embed the same features twice.
+        features = dict(features)
+        for module in self:
+            features = module(features)
+        return features
+
+    def forward_all_layers(self, features: dict[str, Tensor]) -> list[Tensor]:
+        """Sentence embeddings read from every hidden state: the embedding layer output first,
+        the last layer last; a list of num_layers + 1 tensors of shape (batch, dim)."""
+        features = self.transformer(dict(features), output_hidden_states=True)
+        head = list(self)[1:]
+        out = []
+        for hidden in features["all_layer_embeddings"]:
+            f = {**features, "token_embeddings": hidden}
+            for module in head:
+                f = module(f)
+            out.append(f["sentence_embedding"])
+        return out
+
+    def collate(self, batch):
+        """DataLoader ``collate_fn``: a list of InputExample -> (features per text column, labels)."""
+        return collate_examples(batch, self.tokenize)
+
+    smart_batching_collate = collate
+
+    # ----------------------------------------------------------------- inference
+    def _prompt_text(self, prompt_name: str | None, prompt: str | None) -> str:
+        if prompt is not None:
+            return prompt
+        name = prompt_name if prompt_name is not None else self.default_prompt_name
+        if name is None:
+            return ""
+        if name not in self.prompts:
+            raise ValueError(f"prompt_name {name!r} is not among the prompts {sorted(self.prompts)}")
+        return self.prompts[name]
+
+    @torch.inference_mode()
+    def encode(
+        self,
+        sentences: str | Sequence[str],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = False,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+    ) -> np.ndarray | Tensor:
+        """Embeds texts with torch (for evaluation during training); (n, dim), or (dim,) for one str.
+
+        ``prompt`` (or the prompt named ``prompt_name``, else the default prompt) is put
+        before every text. Texts are sorted by length so that batches carry little padding;
+        the output keeps the input order.
+        """
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else list(sentences)
+        prefix = self._prompt_text(prompt_name, prompt)
+        extra: dict[str, int] = {}
+        if prefix:
+            texts = [prefix + t for t in texts]
+            # Pooling with include_prompt=False leaves the prompt's tokens out; the prompt's
+            # own trailing special token is not part of it.
+            extra["prompt_length"] = int(self.tokenize([prefix])["input_ids"].shape[-1]) - 1
+        was_training = self.training
+        self.eval()
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        chunks = []
+        iterator = range(0, len(texts), batch_size)
+        if show_progress_bar:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(iterator, desc="Encoding")
+        try:
+            for start in iterator:
+                batch = [texts[i] for i in order[start : start + batch_size]]
+                feats = {k: v.to(self.device) for k, v in self.tokenize(batch).items()}
+                chunks.append(self.forward({**feats, **extra})["sentence_embedding"].float())
+        finally:
+            self.train(was_training)
+        if chunks:
+            emb = torch.cat(chunks)
+            emb = emb[torch.as_tensor(np.argsort(order, kind="stable"), device=emb.device)]
+        else:
+            emb = torch.empty(0, self.get_sentence_embedding_dimension(), device=self.device)
+        if normalize_embeddings:
+            emb = F.normalize(emb, p=2, dim=1)
+        if single:
+            emb = emb[0]
+        if convert_to_tensor:
+            return emb
+        return emb.cpu().numpy() if convert_to_numpy else list(emb.cpu())
+
+    def similarity(self, a, b) -> Tensor:
+        """The model's similarity function (``similarity_fn_name``) on (n, dim) x (m, dim) -> (n, m)."""
+        return SIMILARITY_FUNCTIONS[self.similarity_fn_name](a, b)
+
+    # ----------------------------------------------------------------- persistence and training
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the sentence-transformers directory layout (see ``models.directory``)."""
+        write_directory(
+            path,
+            list(self),
+            prompts=self.prompts,
+            default_prompt_name=self.default_prompt_name,
+            similarity_fn_name=self.similarity_fn_name,
+        )
+
+    def fit(self, train_objectives, **kwargs) -> dict:
+        """Trains on ``[(DataLoader, loss), ...]``; see ``fastsbert.training.trainer.fit``."""
+        from .trainer import fit
+
+        return fit(self, train_objectives, **kwargs)
