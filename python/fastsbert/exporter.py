@@ -20,37 +20,25 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import importlib
 import json
 import os
 import shutil
 import uuid
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._checks import check_int
 from .files import exclusive_lock
+from .training.errors import UnsupportedModelError
 
-__all__ = ["export", "is_complete_export", "POOLING_MODES", "CONFIG_NAME", "FORMAT_VERSION"]
+__all__ = ["export", "is_complete_export", "CONFIG_NAME", "FORMAT_VERSION", "UnsupportedModelError"]
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "fastsbert.json"
 MODEL_NAME = "model.onnx"
 OUTPUT_NAME = "sentence_embedding"
-POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
-
-# Old sentence-transformers pooling configs use one boolean per mode; when several are set
-# the pooled vectors are concatenated in this order.
-_LEGACY_POOLING_KEYS = {
-    "pooling_mode_cls_token": "cls",
-    "pooling_mode_max_tokens": "max",
-    "pooling_mode_mean_tokens": "mean",
-    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
-    "pooling_mode_weightedmean_tokens": "weightedmean",
-    "pooling_mode_lasttoken": "lasttoken",
-}
 
 # Architectures whose position ids start at pad_token_id + 1, so that fewer than
 # max_position_embeddings tokens fit.
@@ -64,10 +52,6 @@ _DEFAULT_OPSET = 17
 _OPTIMIZED_MIN_COSINE = 0.999999
 # Sample shape used while tracing; not 1 on any axis so that no size gets specialised.
 _TRACE_BATCH, _TRACE_SEQ = 3, 11
-
-
-class UnsupportedModelError(ValueError):
-    """The source model uses a module or option the exporter cannot put into the graph."""
 
 
 @dataclass(frozen=True)
@@ -86,171 +70,6 @@ class _GraphOptions:
     ort_optimize: bool = False  # offline attention/layer-norm fusion, applied only if exact
 
 
-@dataclass
-class _DenseSpec:
-    path: Path
-    in_features: int
-    out_features: int
-    bias: bool
-    activation: str
-    use_residual: bool
-
-
-@dataclass
-class _ModelSpec:
-    """What the source directory describes, read without torch."""
-
-    src: Path
-    transformer_dir: Path
-    pooling: tuple[str, ...] | None
-    include_prompt: bool = True
-    dense: list[_DenseSpec] = field(default_factory=list)
-    normalize: bool = False
-    max_seq_length: int | None = None
-    do_lower_case: bool = False
-    # sentence-transformers always offers "query" and "document" (empty unless configured).
-    prompts: dict[str, str] = field(default_factory=lambda: {"query": "", "document": ""})
-    default_prompt_name: str | None = None
-
-
-# --------------------------------------------------------------------------- reading src
-
-
-def _read_json(path: Path, *, what: str) -> Any:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path.parent}: missing {path.name} ({what})")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: corrupt {what}: {exc}") from exc
-
-
-def _read_json_object(path: Path, *, what: str) -> dict[str, Any]:
-    data = _read_json(path, what=what)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: corrupt {what}: expected a JSON object")
-    return data
-
-
-def _pooling_modes_from_config(cfg: dict[str, Any], path: Path) -> tuple[str, ...]:
-    if "pooling_mode" in cfg:
-        mode = cfg["pooling_mode"]
-        modes = (mode,) if isinstance(mode, str) else tuple(mode)
-    else:
-        modes = tuple(m for key, m in _LEGACY_POOLING_KEYS.items() if cfg.get(key, False))
-        # sentence-transformers falls back to mean when no legacy flag is set.
-        modes = modes or ("mean",)
-    _check_pooling(modes, where=str(path))
-    return modes
-
-
-def _check_pooling(modes: tuple[str, ...], *, where: str) -> None:
-    if not modes:
-        raise ValueError(f"{where}: empty pooling mode")
-    for mode in modes:
-        if mode not in POOLING_MODES:
-            raise ValueError(f"{where}: unknown pooling mode {mode!r}; expected one of {POOLING_MODES}")
-
-
-def _module_kind(type_name: str) -> str:
-    # modules.json names classes by import path, which moved between releases
-    # (sentence_transformers.models.Pooling, ...modules.pooling.Pooling): the class name is stable.
-    return type_name.rsplit(".", 1)[-1]
-
-
-def _read_dense(path: Path) -> _DenseSpec:
-    cfg = _read_json_object(path / "config.json", what="Dense module config")
-    for key in ("in_features", "out_features"):
-        if key not in cfg:
-            raise ValueError(f"{path / 'config.json'}: Dense config lacks {key!r}")
-    for key in ("module_input_name", "module_output_name"):
-        if cfg.get(key, OUTPUT_NAME) not in (OUTPUT_NAME, None):
-            raise UnsupportedModelError(
-                f"{path}: Dense on {cfg[key]!r} is not supported, only on {OUTPUT_NAME!r}"
-            )
-    if not any((path / name).is_file() for name in ("model.safetensors", "pytorch_model.bin")):
-        raise FileNotFoundError(f"{path}: missing model.safetensors (or pytorch_model.bin) for Dense")
-    return _DenseSpec(
-        path=path,
-        in_features=int(cfg["in_features"]),
-        out_features=int(cfg["out_features"]),
-        bias=bool(cfg.get("bias", True)),
-        activation=cfg.get("activation_function") or "torch.nn.modules.activation.Tanh",
-        use_residual=bool(cfg.get("use_residual", False)),
-    )
-
-
-def _read_spec(src: Path) -> _ModelSpec:
-    if not src.exists():
-        raise FileNotFoundError(f"{src}: model directory does not exist")
-    if not src.is_dir():
-        raise NotADirectoryError(f"{src}: not a directory")
-
-    modules_path = src / "modules.json"
-    if not modules_path.exists():
-        # A plain Hugging Face encoder directory: the caller supplies the pooling.
-        if not (src / "config.json").is_file():
-            raise FileNotFoundError(
-                f"{src}: missing modules.json (sentence-transformers) and config.json (Hugging Face)"
-            )
-        return _ModelSpec(src=src, transformer_dir=src, pooling=None)
-
-    modules = _read_json(modules_path, what="sentence-transformers module list")
-    if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
-        raise ValueError(f"{modules_path}: corrupt module list: expected a JSON list of objects")
-    modules = sorted(modules, key=lambda m: int(m.get("idx", 0)))
-
-    spec: _ModelSpec | None = None
-    for entry in modules:
-        kind = _module_kind(str(entry.get("type", "")))
-        path = src / entry.get("path", "")
-        if spec is None:
-            if kind != "Transformer":
-                raise UnsupportedModelError(
-                    f"{modules_path}: first module is {entry.get('type')!r}; only a Transformer "
-                    "encoder followed by Pooling/Dense/Normalize can be exported"
-                )
-            spec = _ModelSpec(src=src, transformer_dir=path, pooling=None)
-            if not (path / "config.json").is_file():
-                raise FileNotFoundError(f"{path}: missing config.json (Transformer module)")
-            st_cfg_path = path / "sentence_bert_config.json"
-            if st_cfg_path.exists():
-                st_cfg = _read_json_object(st_cfg_path, what="Transformer module config")
-                if st_cfg.get("max_seq_length") is not None:
-                    spec.max_seq_length = int(st_cfg["max_seq_length"])
-                spec.do_lower_case = bool(st_cfg.get("do_lower_case", False))
-        elif kind == "Pooling":
-            cfg = _read_json_object(path / "config.json", what="Pooling module config")
-            spec.pooling = _pooling_modes_from_config(cfg, path / "config.json")
-            spec.include_prompt = bool(cfg.get("include_prompt", True))
-        elif kind == "Dense":
-            if spec.pooling is None:
-                raise UnsupportedModelError(f"{path}: Dense before Pooling is not supported")
-            spec.dense.append(_read_dense(path))
-        elif kind == "Normalize":
-            # sentence-transformers stores no files for Normalize; the folder may be absent.
-            cfg_path = path / "config.json"
-            cfg = _read_json_object(cfg_path, what="Normalize config") if cfg_path.is_file() else {}
-            if cfg.get("module_input_name", OUTPUT_NAME) != OUTPUT_NAME:
-                raise UnsupportedModelError(f"{path}: Normalize on {cfg['module_input_name']!r} is not supported")
-            spec.normalize = True
-        else:
-            raise UnsupportedModelError(
-                f"{modules_path}: module {entry.get('type')!r} cannot be exported "
-                "(supported: Transformer, Pooling, Dense, Normalize)"
-            )
-    if spec is None:
-        raise ValueError(f"{modules_path}: corrupt module list: no modules")
-
-    st_config = src / "config_sentence_transformers.json"
-    if st_config.exists():
-        cfg = _read_json_object(st_config, what="sentence-transformers model config")
-        spec.prompts.update({str(k): str(v) for k, v in (cfg.get("prompts") or {}).items()})
-        spec.default_prompt_name = cfg.get("default_prompt_name")
-    return spec
-
-
 # --------------------------------------------------------------------------- the torch graph
 
 
@@ -263,153 +82,88 @@ def _position_capacity(config: Any) -> int | None:
     return n
 
 
-def _build_module(
-    spec: _ModelSpec,
-    modes: tuple[str, ...],
-    normalize: bool,
-    input_names: list[str],
-    attn_implementation: str,
-):
+def _load_model(src: Path, modes: tuple[str, ...] | None, normalize: bool | None,
+                attn_implementation: str):
+    """The source model as a float32 ``SentenceEncoder`` on the CPU, built from
+    fastsbert.training's module stack, with the pooling and normalisation overrides applied."""
     import torch
-    from transformers import AutoModel
 
-    def pool(token_embeddings: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        # Follows sentence_transformers' Pooling on padded batches: padded positions never
-        # count, `cls` and `weightedmean` start at the first real token (left padding).
-        dtype = token_embeddings.dtype
-        batch, seq_len, hidden = token_embeddings.shape
-        mask_i = attention_mask.to(torch.int32)  # ORT has no int64 ArgMax
-        mask = attention_mask.unsqueeze(-1).to(dtype)
-        first = mask_i.argmax(dim=1)
-        out = []
-        for mode in modes:
-            if mode == "cls":
-                idx = first.to(torch.int64).view(-1, 1, 1).expand(-1, 1, hidden)
-                out.append(torch.gather(token_embeddings, 1, idx).squeeze(1))
-            elif mode == "max":
-                out.append(token_embeddings.masked_fill(mask == 0, float("-inf")).max(dim=1).values)
-            elif mode in ("mean", "mean_sqrt_len_tokens"):
-                summed = (token_embeddings * mask).sum(dim=1)
-                count = torch.clamp(mask.sum(dim=1), min=1e-9)
-                out.append(summed / (count if mode == "mean" else torch.sqrt(count)))
-            elif mode == "weightedmean":
-                positions = torch.arange(1, seq_len + 1, dtype=dtype, device=token_embeddings.device)
-                weights = mask * (positions.view(1, -1, 1) - first.to(dtype).view(-1, 1, 1))
-                summed = (token_embeddings * weights).sum(dim=1)
-                out.append(summed / torch.clamp(weights.sum(dim=1), min=1e-9))
-            elif mode == "lasttoken":
-                values, rev = mask_i.flip(1).max(dim=1)
-                rev = torch.where(values == 0, torch.full_like(rev, seq_len - 1), rev)
-                idx = (seq_len - 1 - rev).to(torch.int64).view(-1, 1, 1).expand(-1, 1, hidden)
-                out.append(torch.gather(token_embeddings * mask, 1, idx).squeeze(1))
-        return out[0] if len(out) == 1 else torch.cat(out, dim=-1)
+    from .training import models
+    from .training.sentence_encoder import SentenceEncoder
 
-    class SentenceEmbedder(torch.nn.Module):
+    model_args = {"attn_implementation": attn_implementation, "dtype": torch.float32}
+    with _quiet_transformers():
+        directory = models.read_directory(src, model_args=model_args, plain_pooling=modes)
+    stack = directory.modules
+    poolings = [m for m in stack if isinstance(m, models.Pooling)]
+    if len(poolings) != 1:
+        raise UnsupportedModelError(f"{src}: {len(poolings)} Pooling modules; exactly one can be exported")
+    if modes is not None:
+        stack = [models.Pooling(m.word_embedding_dimension, modes, include_prompt=m.include_prompt)
+                 if isinstance(m, models.Pooling) else m for m in stack]
+    if normalize is False:
+        stack = [m for m in stack if not isinstance(m, models.Normalize)]
+    elif normalize and not isinstance(stack[-1], models.Normalize):
+        stack.append(models.Normalize())
+    model = SentenceEncoder(modules=stack, prompts=directory.prompts,
+                            default_prompt_name=directory.default_prompt_name,
+                            similarity_fn_name=directory.similarity_fn_name, device="cpu")
+    return model.eval()
+
+
+def _pooling_of(model):
+    from .training.models import Pooling
+
+    return next(m for m in model if isinstance(m, Pooling))
+
+
+def _graph_module(model):
+    """``model`` as a function of the graph's inputs, returning ``sentence_embedding``."""
+    import torch
+
+    class SentenceEmbedding(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = AutoModel.from_pretrained(
-                spec.transformer_dir, attn_implementation=attn_implementation, dtype=torch.float32
-            )
-            self.dense = torch.nn.ModuleList(_load_dense(d) for d in spec.dense)
+            self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
-            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+            features = {"input_ids": input_ids, "attention_mask": attention_mask}
             if token_type_ids is not None:
-                kwargs["token_type_ids"] = token_type_ids
-            hidden = self.encoder(**kwargs, return_dict=True).last_hidden_state
-            emb = pool(hidden, attention_mask)
-            for layer in self.dense:
-                emb = layer(emb)
-            if normalize:
-                emb = torch.nn.functional.normalize(emb, p=2.0, dim=-1)
-            return emb
+                features["token_type_ids"] = token_type_ids
+            return self.model(features)[OUTPUT_NAME]
 
-    module = SentenceEmbedder().eval()
-    return module
-
-
-def _load_dense(d: _DenseSpec):
-    import torch
-
-    class Dense(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.linear = torch.nn.Linear(d.in_features, d.out_features, bias=d.bias)
-            if d.use_residual and d.in_features != d.out_features:
-                self.residual = torch.nn.Linear(d.in_features, d.out_features, bias=False)
-            self.activation = _activation(d.activation, d.path)
-
-        def forward(self, x):
-            y = self.activation(self.linear(x))
-            if d.use_residual:
-                y = y + (self.residual(x) if d.in_features != d.out_features else x)
-            return y
-
-    layer = Dense()
-    if (d.path / "model.safetensors").is_file():
-        from safetensors.torch import load_file
-
-        state = load_file(str(d.path / "model.safetensors"))
-    else:
-        state = torch.load(d.path / "pytorch_model.bin", map_location="cpu", weights_only=True)
-    try:
-        layer.load_state_dict({k: v.float() for k, v in state.items() if k != "activation_function"})
-    except RuntimeError as exc:
-        raise ValueError(f"{d.path}: Dense weights do not match its config.json: {exc}") from exc
-    return layer
-
-
-def _activation(name: str, where: Path):
-    import torch
-
-    # Like sentence-transformers without trust_remote_code: only torch.nn module classes.
-    module_name, _, cls_name = name.rpartition(".")
-    cls = None
-    if name.startswith("torch."):
-        with contextlib.suppress(ImportError, AttributeError):
-            cls = getattr(importlib.import_module(module_name), cls_name)
-    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-        raise ValueError(f"{where}: unsupported Dense activation_function {name!r}")
-    return cls()
+    return SentenceEmbedding().eval()
 
 
 # --------------------------------------------------------------------------- tokenizer
 
 
-def _prepare_tokenizer(spec: _ModelSpec, max_seq_length: int | None, out: Path):
-    """Save the tokenizer into `out` with inference-time padding/truncation baked in.
+def _prepare_tokenizer(model, src: Path, max_seq_length: int | None, out: Path):
+    """Save the model's tokenizer into `out` with inference-time padding/truncation baked in.
 
-    Returns (tokenizer, max_seq_length, input_names, pad_token_id).
+    Returns (tokenizer, encoder config, max_seq_length, input_names, pad_token_id).
     """
     from tokenizers import Tokenizer, normalizers
-    from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(spec.transformer_dir)
-    kwargs = {"model_max_length": spec.max_seq_length} if spec.max_seq_length else {}
-    try:
-        tok = AutoTokenizer.from_pretrained(spec.transformer_dir, **kwargs)
-    except (OSError, ValueError) as exc:
-        raise FileNotFoundError(f"{spec.transformer_dir}: cannot load the tokenizer: {exc}") from exc
+    transformer = model.transformer
+    tok = transformer.tokenizer
+    config = transformer.auto_model.config
     if not getattr(tok, "is_fast", False):
-        raise ValueError(f"{spec.transformer_dir}: the tokenizer has no fast (tokenizer.json) form")
+        raise ValueError(f"{transformer.source}: the tokenizer has no fast (tokenizer.json) form")
 
-    # sentence-transformers' max_seq_length: its own config, else the tokenizer's
-    # model_max_length capped at the position embeddings.
-    seq_len = max_seq_length or spec.max_seq_length
-    if seq_len is None:
-        seq_len = tok.model_max_length
-        if getattr(config, "max_position_embeddings", -1) not in (None, -1):
-            seq_len = min(seq_len, config.max_position_embeddings)
+    # The Transformer's max_seq_length is sentence-transformers': its own config, else the
+    # tokenizer's model_max_length capped at the position embeddings.
+    seq_len = max_seq_length or transformer.max_seq_length
     capacity = _position_capacity(config)
     if capacity is not None and seq_len > capacity:
         if max_seq_length is not None:
-            raise ValueError(f"max_seq_length={max_seq_length} exceeds the {capacity} positions of {spec.src}")
+            raise ValueError(f"max_seq_length={max_seq_length} exceeds the {capacity} positions of {src}")
         seq_len = capacity  # longer inputs would index past the position table
     seq_len = int(seq_len)
 
     tok.save_pretrained(out)
     backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
-    if spec.do_lower_case:
+    if transformer.do_lower_case:
         current = backend.normalizer
         if current is None:
             backend.normalizer = normalizers.Lowercase()
@@ -664,24 +418,24 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
             dtype: str = "float32", force: bool = False) -> Path:
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
-    spec = _read_spec(src)
-    _check_target(out, overwrite)
-
-    modes = tuple(pooling.split("+")) if pooling else spec.pooling
-    if modes is None:
-        raise ValueError(f"{src}: no modules.json (not a sentence-transformers directory); pass pooling=")
-    _check_pooling(modes, where="pooling")
-    if not spec.include_prompt and any(spec.prompts.values()):
-        raise UnsupportedModelError(
-            f"{src}: Pooling has include_prompt=false and the model defines prompts; "
-            "excluding prompt tokens from pooling is not supported"
-        )
     if max_seq_length is not None:
         max_seq_length = check_int(max_seq_length, "max_seq_length", minimum=2)
     if opset is not None:
         opset = check_int(opset, "opset", minimum=1)
-    do_normalize = spec.normalize if normalize is None else bool(normalize)
     opset = opset or _DEFAULT_OPSET
+    modes = tuple(pooling.split("+")) if pooling else None
+    if modes is not None:
+        from .training.models import Pooling
+
+        Pooling(1, modes)  # checks the mode names before the model loads
+    _check_target(out, overwrite)
+
+    model = _load_model(src, modes, normalize, options.attn_implementation)
+    if not _pooling_of(model).include_prompt and any(model.prompts.values()):
+        raise UnsupportedModelError(
+            f"{src}: Pooling has include_prompt=false and the model defines prompts; "
+            "excluding prompt tokens from pooling is not supported"
+        )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(out.with_name(f".{out.name}.lock")):
@@ -690,21 +444,19 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         _check_target(out, overwrite)  # again: another process may have finished first
-        _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                       options, dtype, force)
+        _export_locked(model, src, out, max_seq_length, opset, overwrite, options, dtype, force)
     return out
 
 
-def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, overwrite,
-                   options: _GraphOptions, dtype: str = "float32", force: bool = False) -> None:
+def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _GraphOptions,
+                   dtype: str = "float32", force: bool = False) -> None:
     import torch
 
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
     tmp.mkdir()
     try:
-        _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(spec, max_seq_length, tmp)
-        with _quiet_transformers():
-            module = _build_module(spec, modes, do_normalize, input_names, options.attn_implementation)
+        _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
+        module = _graph_module(model)
         sample = _sample_inputs(input_names, pad_id, int(getattr(config, "vocab_size", 100)))
         with torch.no_grad():
             expected = module(**sample).numpy()
@@ -718,17 +470,20 @@ def _export_locked(spec, src, out, modes, do_normalize, max_seq_length, opset, o
         if options.ort_optimize and not large:
             _ort_optimize(tmp / MODEL_NAME, config, sample, expected)
 
+        from .training.models import Normalize
+
         meta = {
             "format_version": FORMAT_VERSION,
             "dim": dim,
             "max_seq_length": seq_len,
-            "pooling": "+".join(modes),
-            "normalize": do_normalize,
+            "pooling": "+".join(_pooling_of(model).modes),
+            # The output has unit length when the last module normalises.
+            "normalize": isinstance(model[-1], Normalize),
             "pad_token_id": pad_id,
             "inputs": input_names,
             "output": OUTPUT_NAME,
-            "prompts": spec.prompts,
-            "default_prompt_name": spec.default_prompt_name,
+            "prompts": model.prompts,
+            "default_prompt_name": model.default_prompt_name,
             "architecture": str(config.model_type),
             "source": str(src),
         }
