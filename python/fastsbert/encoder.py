@@ -22,7 +22,7 @@ from .long_text import (
     special_layout,
     split_windows,
 )
-from .models import resolve_model
+from .model_cache import resolve_model
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation

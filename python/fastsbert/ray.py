@@ -91,7 +91,7 @@ def embed(
     The result is lazy, like every Ray Data transform: write it (``write_parquet``) or
     iterate it to run it. Rows keep their order within each block.
     """
-    from .models import resolve_model
+    from .model_cache import resolve_model
 
     if not isinstance(column, str) or not isinstance(output_column, str):
         raise TypeError("column and output_column must be str")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..encoder import Encoder
-from ..models import DEFAULT_MODEL_NAME
+from ..model_cache import DEFAULT_MODEL_NAME
 
 # Encoder.encode's default rows per model call, which the engine also caps by tokens.
 _MAX_ROWS_PER_CALL = 32
