@@ -201,7 +201,7 @@ def paired_single(server: Server, model: Path, threads: int, texts: list[str],
 
 
 def default_model() -> Path:
-    from fastsbert.models import default_model_source
+    from fastsbert.model_cache import default_model_source
 
     return default_model_source()
 

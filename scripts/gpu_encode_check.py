@@ -76,7 +76,7 @@ def main() -> int:
     model = Path(args.work) / "minilm"
     try:
         if not (model / "fastsbert.json").is_file():
-            fastsbert.export(fastsbert.models.default_model_source(), model, overwrite=True)
+            fastsbert.export(fastsbert.model_cache.default_model_source(), model, overwrite=True)
     except Exception as e:  # noqa: BLE001 (reported in the table)
         record("export all-MiniLM-L6-v2", "SKIP", f"{type(e).__name__}: {e}")
         return _write(args.results, rows)

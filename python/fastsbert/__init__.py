@@ -11,7 +11,7 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 
 from __future__ import annotations
 
-from .encoder import Encoder, encode, paraphrase_mining
+from .encoder import Encoder, encode, encode_document, encode_query, paraphrase_mining
 from .similarity import (
     community_detection,
     cuda_available,
@@ -29,6 +29,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Encoder",
     "encode",
+    "encode_query",
+    "encode_document",
     "encode_file",
     "Tokenizer",
     "UnsupportedTokenizerError",

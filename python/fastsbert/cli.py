@@ -23,6 +23,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         dtype=args.dtype,
         force=args.force,
+        revision=args.revision,
     )
     print(f"exported {args.src} -> {out}")
     from .quantize import format_figures, read_variants
@@ -41,7 +42,8 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         args.input, args.output, args.model, input_format=args.format, field=args.field,
         output_format=args.output_format, batch_size=args.batch_size, chunk_size=args.chunk_size,
         device=args.device, threads=args.threads, overwrite=args.overwrite,
-        show_progress_bar=progress, dtype=args.dtype,
+        show_progress_bar=progress, dtype=args.dtype, prompt_name=args.prompt_name,
+        prompt=args.prompt, truncate_dim=args.truncate_dim, revision=args.revision,
     )
     if r.skipped:
         print(f"{r.output}: already complete ({r.rows} x {r.dim}); nothing to do "
@@ -58,7 +60,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     path = args.input or str(Path(__file__).resolve().parent / "data" / "sample.txt")
     texts = [t for t in read_lines(path) if t.strip()]
     t0 = time.perf_counter()
-    enc = Encoder(args.model, threads=args.threads, dtype=args.dtype)
+    enc = Encoder(args.model, threads=args.threads, dtype=args.dtype, revision=args.revision)
     load_s = time.perf_counter() - t0
     enc.encode(texts[:4])  # first call warms ONNX Runtime's allocator
     t0 = time.perf_counter()
@@ -79,12 +81,19 @@ _DTYPE_HELP = ("model precision: float32 (fp32), int8 (CPU), float16 (fp16, CUDA
                "(int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise)")
 
 
+def _add_revision(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--revision", default=None,
+                        help="branch, tag or commit of a Hub model (HF_TOKEN, HF_HUB_CACHE and "
+                             "HF_HUB_OFFLINE apply as for transformers)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fastsbert", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("export", help="export a sentence-transformers / HF model to ONNX")
-    e.add_argument("src", help="sentence-transformers or Hugging Face model directory")
+    e.add_argument("src", help="sentence-transformers or Hugging Face model directory, or a "
+                   "Hub id (a directory that exists wins)")
     e.add_argument("out", help="output directory")
     e.add_argument("--pooling", default=None,
                    help="pooling mode(s), joined with + (mean, cls, max, mean_sqrt_len_tokens, "
@@ -100,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "variant, measure it against float32 and list it in fastsbert.json)")
     e.add_argument("--force", action="store_true",
                    help="keep a variant the accuracy guard refuses")
+    _add_revision(e)
     e.set_defaults(func=_cmd_export)
 
     c = sub.add_parser(
@@ -113,7 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUTPUT appears under its name only when complete.")
     c.add_argument("input", help="input file, or - for standard input (streamed, not resumable)")
     c.add_argument("output", help="a .npy file, or a directory of Parquet shards")
-    c.add_argument("--model", default=None, help="model directory (default all-MiniLM-L6-v2)")
+    c.add_argument("--model", default=None,
+                   help="model directory or Hub id (default all-MiniLM-L6-v2)")
+    _add_revision(c)
+    c.add_argument("--prompt-name", default=None,
+                   help="put the model's prompt of this name before every text")
+    c.add_argument("--prompt", default=None, help="put this text before every text")
+    c.add_argument("--truncate-dim", type=int, default=None,
+                   help="keep the first N dimensions (Matryoshka models)")
     c.add_argument("--format", default=None, choices=("text", "jsonl", "csv", "tsv", "parquet"),
                    help="input format (default: from the extension; text otherwise)")
     c.add_argument("--field", default=None,
@@ -136,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="embed the bundled sample and print the most similar pairs")
     d.add_argument("input", nargs="?", default=None, help="text file (default: bundled sample)")
-    d.add_argument("--model", default=None)
+    d.add_argument("--model", default=None, help="model directory or Hub id")
+    _add_revision(d)
     d.add_argument("--threads", type=int, default=None)
     d.add_argument("--top", type=int, default=8, help="pairs to print")
     d.add_argument("--dtype", default="float32", help=_DTYPE_HELP)

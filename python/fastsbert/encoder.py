@@ -22,7 +22,7 @@ from .long_text import (
     special_layout,
     split_windows,
 )
-from .models import resolve_model
+from .model_cache import read_config, resolve_model
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
@@ -33,7 +33,8 @@ class Encoder:
 
     Args:
         model: an exported directory, a sentence-transformers / Hugging Face model
-            directory (exported once and cached), or None for all-MiniLM-L6-v2.
+            directory or Hub id (exported once and cached; see :mod:`fastsbert.model_cache`),
+            or None for all-MiniLM-L6-v2. A local path that exists wins over a Hub id.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
         threads: inference threads; None uses every CPU this process may use (its
             affinity mask); more than that is capped, with a warning.
@@ -42,6 +43,14 @@ class Encoder:
             never a variant that failed its accuracy guard). A variant the directory
             lacks is built once (needs the export extra) and kept in the directory.
             ``Encoder.dtype`` is the precision that runs.
+        revision, token, cache_folder: for a Hub id: the branch, tag or commit; the
+            access token (default: ``HF_TOKEN`` / the saved login); the Hub cache
+            (default: the one transformers and sentence-transformers share).
+        prompts: prompt name -> text; added to (and overriding) the model's own prompts.
+        default_prompt_name: the prompt ``encode`` uses when given none (default: the
+            model's, usually none).
+        truncate_dim: keep the first ``truncate_dim`` dimensions of every vector (for
+            Matryoshka models); ``encode(truncate_dim=...)`` overrides it per call.
     """
 
     def __init__(
@@ -50,13 +59,21 @@ class Encoder:
         device: str = "cpu",
         threads: int | None = None,
         dtype: str = dtypes.FLOAT32,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_folder: str | os.PathLike | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        truncate_dim: int | None = None,
     ) -> None:
         if not isinstance(device, str):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
         n_threads = check_threads(threads)
         dtype = dtypes.canonical_dtype(dtype)
         dtypes.check_device(dtype, device)
-        self.model_dir: Path = resolve_model(model)
+        self.model_dir: Path = resolve_model(
+            model, revision=revision, token=token, cache_folder=cache_folder)
         variant = dtypes.wanted_variant(dtype, device)
         if variant is not None:
             from .quantize import ensure_variant
@@ -69,6 +86,62 @@ class Encoder:
         self.device = device
         self._special_layout: SpecialLayout | None = None
         self._tokenizer = self._load_tokenizer()
+        self._init_prompts(prompts, default_prompt_name)
+        self.truncate_dim = self._check_truncate_dim(truncate_dim)
+
+    def _init_prompts(self, prompts: dict[str, str] | None, default_prompt_name: str | None) -> None:
+        """The model's prompts (as sentence-transformers saved them) merged under the
+        caller's, and the default prompt name checked against them."""
+        config = read_config(self.model_dir)
+        saved = config.get("prompts") or {}
+        if prompts is not None and (not isinstance(prompts, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in prompts.items())):
+            raise TypeError("prompts must be a dict of prompt name (str) -> prompt text (str)")
+        self.prompts: dict[str, str] = {"query": "", "document": "", **saved, **(prompts or {})}
+        if default_prompt_name is None:
+            default_prompt_name = config.get("default_prompt_name")
+        if default_prompt_name is not None and default_prompt_name not in self.prompts:
+            raise ValueError(f"default_prompt_name {default_prompt_name!r} is not one of the "
+                             f"prompts {sorted(self.prompts)}")
+        self.default_prompt_name: str | None = default_prompt_name
+        # A model whose pooling leaves the prompt's tokens out: the exported graph pools
+        # every token, so a prompt would change its vectors where sentence-transformers'
+        # would not.
+        self._pools_prompt = bool(config.get("include_prompt", True))
+
+    def _check_truncate_dim(self, truncate_dim: int | None) -> int | None:
+        if truncate_dim is None:
+            return None
+        truncate_dim = check_int(truncate_dim, "truncate_dim")
+        if truncate_dim > self._core.dim:
+            raise ValueError(f"truncate_dim must be at most the model's dimension "
+                             f"{self._core.dim}, got {truncate_dim}")
+        return truncate_dim
+
+    def resolve_prompt(self, prompt: str | None = None, prompt_name: str | None = None) -> str:
+        """The prompt ``encode`` puts before each text: ``prompt`` as given, else the one
+        named ``prompt_name``, else the default prompt, else none (sentence-transformers'
+        rule; ``prompt`` wins when both are given)."""
+        if prompt is not None:
+            if not isinstance(prompt, str):
+                raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
+            if prompt_name is not None:
+                warnings.warn("both prompt and prompt_name given: prompt_name is ignored",
+                              stacklevel=3)
+        elif prompt_name is not None:
+            if prompt_name not in self.prompts:
+                raise ValueError(f"prompt_name {prompt_name!r} is not one of the model's "
+                                 f"prompts {sorted(self.prompts)}")
+            prompt = self.prompts[prompt_name]
+        elif self.default_prompt_name is not None:
+            prompt = self.prompts[self.default_prompt_name]
+        prompt = prompt or ""
+        if prompt and not self._pools_prompt:
+            raise ValueError(
+                f"{self.model_dir}: this model's pooling leaves prompt tokens out "
+                "(include_prompt=false), which the exported graph cannot do; encode without "
+                "a prompt, or re-export the model with include_prompt=true")
+        return prompt
 
     def _load_tokenizer(self):
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
@@ -110,7 +183,16 @@ class Encoder:
 
     @property
     def dim(self) -> int:
-        """Length of each embedding."""
+        """Length of each embedding ``encode`` returns (``truncate_dim`` when set)."""
+        return self.truncate_dim or self._core.dim
+
+    def output_dim(self, truncate_dim: int | None = None) -> int:
+        """Length of the vectors ``encode(truncate_dim=truncate_dim)`` returns."""
+        return (self.dim if truncate_dim is None else self._check_truncate_dim(truncate_dim))
+
+    @property
+    def model_dim(self) -> int:
+        """Length of the model's own output, before any ``truncate_dim``."""
         return self._core.dim
 
     @property
@@ -179,6 +261,9 @@ class Encoder:
         chunk_overlap: int = 32,
         precision: str = "float32",
         ranges: np.ndarray | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        truncate_dim: int | None = None,
     ) -> np.ndarray:
         """Embeds ``texts``.
 
@@ -193,8 +278,17 @@ class Encoder:
         ``ranges``, shape (2, dim); taken from these texts' vectors when None) or
         ``binary`` / ``ubinary`` (sign bits packed 8 per byte), as sentence-transformers'
         ``quantize_embeddings`` (see :mod:`fastsbert.compact`).
+        ``prompt`` / ``prompt_name``: text put before every input (see
+        :meth:`resolve_prompt`); its tokens count toward max_seq_length, as in
+        sentence-transformers. With ``long_text="chunk"`` every window starts with it.
+        ``truncate_dim``: keep the first dimensions (default: the Encoder's). As in
+        sentence-transformers, truncation follows the model's own normalisation, so the
+        vectors are unit length only with ``normalize=True``, which normalises after it.
         """
         items, single = check_texts(texts)
+        prompt = self.resolve_prompt(prompt, prompt_name)
+        truncate_dim = (self.truncate_dim if truncate_dim is None
+                        else self._check_truncate_dim(truncate_dim))
         batch_size = check_int(batch_size, "batch_size")
         check_precision(precision)
         if normalize is not None and not isinstance(normalize, (bool, np.bool_)):
@@ -212,10 +306,17 @@ class Encoder:
             def progress(done: int) -> None:
                 bar.update(done - bar.n)
 
+        prompt_tokens = 0
+        if prompt:
+            check_str_items(items)
+            items = [prompt + t for t in items]
+            if long_text == "chunk":
+                ids, offsets = self._tokenize([prompt], None)
+                prompt_tokens = int(offsets[1]) - self._layout().count
         try:
             if long_text == "chunk":
                 windows = split_windows(*self._tokenize(items, None), self.max_seq_length,
-                                        self._layout(), chunk_overlap)
+                                        self._layout(), chunk_overlap, prompt_tokens)
                 if bar is not None:
                     bar.total = len(windows.owner)
                 rows = self._core.encode_ids(windows.ids, windows.offsets,
@@ -231,13 +332,34 @@ class Encoder:
         finally:
             if bar is not None:
                 bar.close()
-        if normalize and not self.normalized:
+        truncated = truncate_dim is not None and truncate_dim < out.shape[1]
+        if truncated:
+            out = np.ascontiguousarray(out[:, :truncate_dim])
+        if normalize and (truncated or not self.normalized):
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.maximum(norms, 1e-12, out=norms)
             out /= norms
         if precision != "float32":
             out = quantize_embeddings(out, precision, ranges=ranges)
         return out[0] if single else out
+
+    def encode_query(self, texts: str | Sequence[str], prompt_name: str | None = None,
+                     prompt: str | None = None, **kwargs) -> np.ndarray:
+        """:meth:`encode` for search queries: uses the model's ``"query"`` prompt unless
+        a prompt is given (sentence-transformers' rule; an empty "query" prompt also
+        keeps the default prompt out)."""
+        if prompt_name is None and prompt is None and "query" in self.prompts:
+            prompt_name = "query"
+        return self.encode(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
+
+    def encode_document(self, texts: str | Sequence[str], prompt_name: str | None = None,
+                        prompt: str | None = None, **kwargs) -> np.ndarray:
+        """:meth:`encode` for the searched documents: uses the first of the model's
+        ``"document"``, ``"passage"``, ``"corpus"`` prompts unless a prompt is given."""
+        if prompt_name is None and prompt is None:
+            prompt_name = next((n for n in ("document", "passage", "corpus") if n in self.prompts),
+                               None)
+        return self.encode(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
 
     def __repr__(self) -> str:
         return (
@@ -246,16 +368,17 @@ class Encoder:
         )
 
 
-_ENCODERS: dict[tuple[str | None, str, str], Encoder] = {}
+_ENCODERS: dict[tuple, Encoder] = {}
 
 
 def _shared_encoder(model: str | os.PathLike | None, device: str,
-                    dtype: str = dtypes.FLOAT32) -> Encoder:
-    """The Encoder kept for module-level calls, one per (model, device, dtype)."""
-    key = (None if model is None else os.fspath(model), device, dtypes.canonical_dtype(dtype))
+                    dtype: str = dtypes.FLOAT32, revision: str | None = None) -> Encoder:
+    """The Encoder kept for module-level calls, one per (model, revision, device, dtype)."""
+    key = (None if model is None else os.fspath(model), revision, device,
+           dtypes.canonical_dtype(dtype))
     enc = _ENCODERS.get(key)
     if enc is None:
-        enc = Encoder(model, device=device, dtype=key[2])
+        enc = Encoder(model, device=device, dtype=key[3], revision=revision)
         _ENCODERS[key] = enc
     return enc
 
@@ -272,15 +395,34 @@ def encode(
     precision: str = "float32",
     ranges: np.ndarray | None = None,
     dtype: str = dtypes.FLOAT32,
+    prompt_name: str | None = None,
+    prompt: str | None = None,
+    truncate_dim: int | None = None,
+    revision: str | None = None,
 ) -> np.ndarray:
-    """Embeds ``texts`` with ``model`` (see :class:`Encoder` and :meth:`Encoder.encode`);
-    one loaded model is kept per (model, device, dtype) for later calls. ``dtype`` is the
-    model's precision (see :class:`Encoder`); ``precision`` that of the output. Returns
-    float32 (n, dim), or (dim,) for a single str."""
-    return _shared_encoder(model, device, dtype).encode(
+    """Embeds ``texts`` with ``model`` (a path, a Hub id or None; see :class:`Encoder` and
+    :meth:`Encoder.encode`); one loaded model is kept per (model, revision, device, dtype)
+    for later calls. ``dtype`` is the model's precision (see :class:`Encoder`);
+    ``precision`` that of the output. Returns (n, dim), or (dim,) for a single str."""
+    return _shared_encoder(model, device, dtype, revision).encode(
         texts, batch_size=batch_size, normalize=normalize, show_progress_bar=show_progress_bar,
         long_text=long_text, chunk_overlap=chunk_overlap, precision=precision, ranges=ranges,
+        prompt_name=prompt_name, prompt=prompt, truncate_dim=truncate_dim,
     )
+
+
+def encode_query(texts: str | Sequence[str], model: str | os.PathLike | None = None, *,
+                 device: str = "cpu", dtype: str = dtypes.FLOAT32, revision: str | None = None,
+                 **kwargs) -> np.ndarray:
+    """:func:`encode` with the model's query prompt (see :meth:`Encoder.encode_query`)."""
+    return _shared_encoder(model, device, dtype, revision).encode_query(texts, **kwargs)
+
+
+def encode_document(texts: str | Sequence[str], model: str | os.PathLike | None = None, *,
+                    device: str = "cpu", dtype: str = dtypes.FLOAT32, revision: str | None = None,
+                    **kwargs) -> np.ndarray:
+    """:func:`encode` with the model's document prompt (see :meth:`Encoder.encode_document`)."""
+    return _shared_encoder(model, device, dtype, revision).encode_document(texts, **kwargs)
 
 
 def paraphrase_mining(

@@ -373,6 +373,9 @@ def export(
     overwrite: bool = False,
     dtype: str = "float32",
     force: bool = False,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_folder: str | os.PathLike | None = None,
 ) -> Path:
     """Export a sentence-transformers (or plain Hugging Face encoder) directory to `out`.
 
@@ -392,6 +395,8 @@ def export(
             "float16" (CUDA), or "auto" (int8 when this CPU has VNNI/AMX). Its agreement
             with float32 is measured and listed in fastsbert.json (see fastsbert.quantize).
         force: keep a variant the accuracy guard refuses.
+        revision, token, cache_folder: when `src` is a Hub id rather than a directory that
+            exists (see fastsbert.model_cache.resolve_source).
 
     Returns:
         the path of the exported directory.
@@ -407,8 +412,10 @@ def export(
             Dense and Normalize, or excludes prompts from pooling while it defines prompts.
     """
     from . import dtypes
+    from .model_cache import resolve_source
 
     dtype = dtypes.canonical_dtype(dtype)
+    src = resolve_source(src, revision=revision, token=token, cache_folder=cache_folder)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
                    opset=opset, overwrite=overwrite, options=_GraphOptions(),
                    dtype=dtype, force=force)

@@ -7,7 +7,8 @@ tokens (``[CLS] ... [SEP]``, ``<s> ... </s>``) as a full sequence would. All win
 all texts run in the same engine call as the short texts, and a text's vector is the
 mean of its windows' vectors weighted by their content-token counts (re-normalised when
 the model normalises). A text within the limit is a single window: its vector is the
-one ``long_text="truncate"`` gives.
+one ``long_text="truncate"`` gives. With a prompt, the prompt's tokens open every window
+and the text's own tokens share the rest.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ class Windows:
 
 
 def split_windows(ids: np.ndarray, offsets: np.ndarray, max_length: int,
-                  layout: SpecialLayout, overlap: int) -> Windows:
+                  layout: SpecialLayout, overlap: int, prompt_tokens: int = 0) -> Windows:
     """Windows of every text (untruncated CSR ``ids``/``offsets``): one per text within
-    ``max_length`` tokens, several overlapping ones per longer text."""
-    width = max_length - layout.count  # content tokens per window
+    ``max_length`` tokens, several overlapping ones per longer text. The first
+    ``prompt_tokens`` content tokens of each text (its prompt) are repeated in every window."""
+    width = max_length - layout.count - prompt_tokens  # text tokens per window
     if width < 1:
         raise ValueError(f"max_seq_length {max_length} leaves no room beside "
-                         f"{layout.count} special tokens")
+                         f"{layout.count} special tokens and a prompt of {prompt_tokens}")
     if not 0 <= overlap < width:
         raise ValueError(f"chunk_overlap must be in [0, {width - 1}] for this model "
                          f"({width} content tokens per window), got {overlap}")
@@ -75,13 +77,14 @@ def split_windows(ids: np.ndarray, offsets: np.ndarray, max_length: int,
         if b - a <= max_length:
             pieces.append(ids[a:b])
             owner.append(i)
-            weight.append(max(b - a - layout.count, 1))
+            weight.append(max(b - a - layout.count - prompt_tokens, 1))
             continue
-        content = ids[a + len(pre):b - len(suf)]
+        head = ids[a + len(pre):a + len(pre) + prompt_tokens]
+        content = ids[a + len(pre) + prompt_tokens:b - len(suf)]
         start = 0
         while True:
             piece = content[start:start + width]
-            pieces.append(np.concatenate([pre, piece, suf]))
+            pieces.append(np.concatenate([pre, head, piece, suf]))
             owner.append(i)
             weight.append(len(piece))
             if start + width >= len(content):

@@ -76,7 +76,7 @@ from pathlib import Path
 import numpy as np
 
 from . import dtypes
-from .models import CONFIG_FILE
+from .model_cache import CONFIG_FILE
 
 # Guard thresholds (defaults of add_variant): agreement with float32 on the calibration set.
 MIN_MEAN_COSINE = 0.99

@@ -37,7 +37,8 @@ class Embedder:
     """
 
     def __init__(self, model_dir: str, column: str, output_column: str, batch_size: int,
-                 normalize: bool | None, threads: int | None) -> None:
+                 normalize: bool | None, threads: int | None,
+                 encode_options: dict[str, Any] | None = None) -> None:
         from .encoder import Encoder
 
         if threads is None:  # the CPUs Ray assigned to this actor
@@ -50,6 +51,7 @@ class Embedder:
         self.output_column = output_column
         self.batch_size = batch_size
         self.normalize = normalize
+        self.encode_options = encode_options or {}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.column not in batch:
@@ -57,7 +59,7 @@ class Embedder:
                            f"(columns: {', '.join(batch)})")
         texts = batch[self.column].tolist()
         batch[self.output_column] = self.encoder.encode(
-            texts, batch_size=self.batch_size, normalize=self.normalize)
+            texts, batch_size=self.batch_size, normalize=self.normalize, **self.encode_options)
         return batch
 
 
@@ -73,13 +75,17 @@ def embed(
     concurrency: int | tuple[int, int] | None = None,
     num_cpus: float = 1,
     threads: int | None = None,
+    revision: str | None = None,
+    prompt_name: str | None = None,
+    prompt: str | None = None,
+    truncate_dim: int | None = None,
 ) -> Any:
     """Returns ``dataset`` with ``output_column`` holding the embedding of ``column``.
 
     Args:
         dataset: a ``ray.data.Dataset`` with a string column ``column``.
         model: a model path (exported, sentence-transformers or Hugging Face directory),
-            or None for the default model.
+            a Hub id (at ``revision``), or None for the default model.
         batch_size: texts per model call inside an actor (as in ``Encoder.encode``).
         rows_per_call: rows Ray hands an actor at once (``map_batches``' ``batch_size``);
             the engine sorts them by length, so larger blocks waste less on padding.
@@ -87,11 +93,12 @@ def embed(
             from the cluster's CPUs.
         num_cpus: CPUs reserved per actor; the engine runs that many threads unless
             ``threads`` says otherwise.
+        prompt_name, prompt, truncate_dim: as in :meth:`fastsbert.Encoder.encode`.
 
     The result is lazy, like every Ray Data transform: write it (``write_parquet``) or
     iterate it to run it. Rows keep their order within each block.
     """
-    from .models import resolve_model
+    from .model_cache import resolve_model
 
     if not isinstance(column, str) or not isinstance(output_column, str):
         raise TypeError("column and output_column must be str")
@@ -99,12 +106,14 @@ def embed(
     rows_per_call = check_int(rows_per_call, "rows_per_call")
     if threads is not None:
         threads = check_int(threads, "threads")
-    model_dir = str(Path(resolve_model(model)).resolve())
+    model_dir = str(Path(resolve_model(model, revision=revision)).resolve())
     return dataset.map_batches(
         Embedder,
         fn_constructor_kwargs={
             "model_dir": model_dir, "column": column, "output_column": output_column,
             "batch_size": batch_size, "normalize": normalize, "threads": threads,
+            "encode_options": {"prompt_name": prompt_name, "prompt": prompt,
+                               "truncate_dim": truncate_dim},
         },
         batch_size=rows_per_call,
         batch_format="numpy",

@@ -243,6 +243,10 @@ def encode_file(
     precision: str = "float32",
     ranges: np.ndarray | None = None,
     dtype: str = "float32",
+    prompt_name: str | None = None,
+    prompt: str | None = None,
+    truncate_dim: int | None = None,
+    revision: str | None = None,
 ) -> EncodeFileResult:
     """Embeds every text of ``input`` into ``output``; row ``i`` is the ``i``-th text.
 
@@ -251,7 +255,8 @@ def encode_file(
         output: a ``.npy`` file (float32 ``(rows, dim)``) or a directory of Parquet
             shards ``part-NNNNN.parquet`` with columns ``row`` (int64) and ``embedding``
             (fixed-size list of float32), one shard per chunk.
-        model: an :class:`~fastsbert.Encoder`, a model path, or None for the default.
+        model: an :class:`~fastsbert.Encoder`, a model path or Hub id (at ``revision``),
+            or None for the default.
         input_format: ``text``, ``jsonl``, ``csv``, ``tsv`` or ``parquet``; by default
             from the extension (``.jsonl``, ``.csv``, ``.tsv``, ``.parquet``; else text).
         field: the JSON field or CSV/Parquet column holding the text (default ``"text"``).
@@ -263,6 +268,7 @@ def encode_file(
         precision: the stored type (see :mod:`fastsbert.compact`): ``float32``, ``int8`` /
             ``uint8`` (``ranges`` required: ranges taken per chunk would differ between
             chunks), ``binary`` / ``ubinary`` (``dim / 8`` bytes per row).
+        prompt_name, prompt, truncate_dim: as in :meth:`fastsbert.Encoder.encode`.
 
     Returns:
         an :class:`EncodeFileResult`. A finished output is left alone (``skipped``).
@@ -293,7 +299,9 @@ def encode_file(
         raise FileExistsError(f"{output}: exists and is not a finished fastsbert output "
                               "(pass overwrite=True / --overwrite to replace it)")
     enc = (model if isinstance(model, Encoder)
-           else Encoder(model, device=device, threads=threads, dtype=dtype))
+           else Encoder(model, device=device, threads=threads, dtype=dtype, revision=revision))
+    prompt = enc.resolve_prompt(prompt, prompt_name)
+    dim = enc.output_dim(truncate_dim)
     spec = {
         "version": _MANIFEST_VERSION,
         "input": "<stdin>" if from_stdin else _fingerprint(Path(input)),
@@ -301,7 +309,7 @@ def encode_file(
         "field": field,
         "output_format": out_fmt,
         "model": str(Path(enc.model_dir).resolve()),
-        "dim": enc.dim,
+        "dim": dim,
         "normalize": normalize,
         "chunk_size": chunk_size,
         "long_text": long_text,
@@ -310,9 +318,12 @@ def encode_file(
     }
     if enc.dtype != "float32":  # rows of another model precision must not be mixed in
         spec["dtype"] = enc.dtype
+    if prompt:  # listed only when set, so earlier jobs' manifests still match
+        spec["prompt"] = prompt
     encode_kw = {"batch_size": batch_size, "normalize": normalize, "long_text": long_text,
-                 "precision": precision, "ranges": ranges}
-    row_type, width = _row_layout(precision, enc.dim)
+                 "precision": precision, "ranges": ranges, "prompt": prompt,
+                 "truncate_dim": truncate_dim}
+    row_type, width = _row_layout(precision, dim)
     work = output.with_name(f".{output.name}.partial")
     with exclusive_lock(output.with_name(f".{output.name}.lock")):
         if output.exists():
@@ -323,7 +334,7 @@ def encode_file(
                                           "output (pass overwrite=True / --overwrite to replace it)")
                 # A job killed between renaming its output and removing its work folder.
                 shutil.rmtree(work, ignore_errors=True)
-                return EncodeFileResult(output, done, enc.dim, resumed_rows=done, skipped=True)
+                return EncodeFileResult(output, done, dim, resumed_rows=done, skipped=True)
         manifest = _load_manifest(work)
         if manifest is not None and (manifest["spec"] != spec or from_stdin or overwrite):
             if not overwrite and not from_stdin:
@@ -346,7 +357,7 @@ def encode_file(
         rows = _run(enc, input, fmt, field, work, manifest, out_fmt, encode_kw, chunk_size,
                     show_progress_bar)
         _finish(work, output, out_fmt, manifest, width, row_type, overwrite)
-    return EncodeFileResult(output, rows, enc.dim, resumed_rows=resumed)
+    return EncodeFileResult(output, rows, dim, resumed_rows=resumed)
 
 
 def _describe_difference(old: dict, new: dict) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastsbert
-from fastsbert.models import default_model_source
+from fastsbert.model_cache import default_model_source
 
 MIN_COSINE = 0.99999
 
@@ -288,7 +288,7 @@ def test_inference_does_not_import_torch(exported_copy):
 def _resolve_in_subprocess(src: str, home: str, queue) -> None:
     os.environ["FASTSBERT_HOME"] = home
     try:
-        from fastsbert.models import resolve_model
+        from fastsbert.model_cache import resolve_model
 
         queue.put(str(resolve_model(src)))
     except Exception as e:  # reported to the parent

@@ -21,7 +21,7 @@ def encoder() -> fastsbert.Encoder:
 @pytest.fixture(scope="module")
 def reference():
     st = pytest.importorskip("sentence_transformers")
-    from fastsbert.models import default_model_source
+    from fastsbert.model_cache import default_model_source
 
     return st.SentenceTransformer(str(default_model_source()), device="cpu")
 

@@ -85,8 +85,9 @@ class ServerProcess:
 
 @pytest.fixture(scope="module")
 def model_dir(tiny_st_model) -> Path:
-    """A tiny BERT, exported here once (FASTSBERT_HOME is shared with the servers)."""
-    src = tiny_st_model("bert", "mean")
+    """A tiny BERT with a query prompt, exported here once (FASTSBERT_HOME is shared with
+    the servers)."""
+    src = tiny_st_model("bert", "mean", prompts={"query": "query: "})
     fastsbert.Encoder(src, threads=1)
     return src
 
@@ -204,6 +205,23 @@ def test_tei_embed(server, encoder):
     assert _cosines(cut, encoder.encode(TEXTS)[:, :5]).min() >= MIN_COSINE
     r = httpx.post(server.url + "/embed", json={"inputs": TEXTS, "dimensions": 5, "normalize": False})
     np.testing.assert_allclose(r.json(), encoder.encode(TEXTS)[:, :5], rtol=1e-4, atol=1e-5)
+
+
+def test_prompt_name_in_requests(server, encoder):
+    """The model's prompts by name (text-embeddings-inference's ``prompt_name``), on both
+    routes."""
+    r = httpx.post(server.url + "/embed", json={"inputs": TEXTS, "normalize": False,
+                                                "prompt_name": "query"})
+    assert r.status_code == 200, r.text
+    with_prompt = encoder.encode(TEXTS, prompt_name="query")
+    assert not np.allclose(with_prompt, encoder.encode(TEXTS), atol=1e-3)
+    np.testing.assert_allclose(r.json(), with_prompt, rtol=1e-4, atol=1e-5)
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused")
+    res = client.embeddings.create(input=TEXTS, model="m", extra_body={"prompt_name": "query"})
+    assert _cosines([d.embedding for d in res.data], with_prompt).min() >= MIN_COSINE
+    err = _error(httpx.post(server.url + "/v1/embeddings",
+                            json={"input": TEXTS, "prompt_name": "nope"}), 422)
+    assert err["param"] == "prompt_name" and "'nope'" in err["message"]
 
 
 def test_tei_truncate(server, encoder):

@@ -254,3 +254,17 @@ def test_scalar_precision_needs_fixed_ranges(tmp_path, encoder):
     src.write_text("a\nb\n")
     with pytest.raises(ValueError, match="needs ranges="):
         encode_file(src, tmp_path / "out.npy", encoder, precision="uint8")
+
+
+def test_prompt_and_truncate_dim_through_the_cli(tmp_path, encoder, sentences):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(sentences[:50]) + "\n", encoding="utf-8")
+    r = _cli(src, tmp_path / "out.npy", "--model", encoder.model_dir, "--prompt", "query: ",
+             "--truncate-dim", "7", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"),
+                               encoder.encode(sentences[:50], prompt="query: ", truncate_dim=7),
+                               atol=1e-6)
+    # Another prompt is another job: the finished output is not taken for it.
+    r = _cli(src, tmp_path / "out.npy", "--model", encoder.model_dir, "--prompt-name", "nope")
+    assert r.returncode == 1 and "'nope' is not one of the model's prompts" in r.stderr

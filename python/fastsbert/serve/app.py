@@ -196,9 +196,15 @@ class Server:
                            code="invalid_type")
         return value
 
-    async def _embed(self, texts: list[str], field: str, truncate: bool) -> tuple[np.ndarray, Tokens]:
-        """Checks the limits on ``texts`` (named ``field`` in errors), then embeds them."""
+    async def _embed(self, texts: list[str], field: str, truncate: bool,
+                     body: dict) -> tuple[np.ndarray, Tokens]:
+        """Checks the limits on ``texts`` (named ``field`` in errors), then embeds them
+        after the prompt that ``body["prompt_name"]`` or the model's default names."""
         cfg = self.config
+        try:
+            prompt = self.engine.prompt(_optional(body, "prompt_name", str, None))
+        except ValueError as e:
+            raise _invalid("prompt_name", str(e)) from None
         if len(texts) > cfg.max_client_batch_size:
             raise ApiError(413, f"{field} has {len(texts)} items, more than the limit of "
                                 f"{cfg.max_client_batch_size} per request (max_client_batch_size)",
@@ -212,9 +218,9 @@ class Server:
                            code="input_too_long", param=f"{field}[{i}]")
         try:
             if sum(chars) > _TOKENIZE_INLINE_MAX_CHARS:
-                tokens = await asyncio.to_thread(self.engine.tokenize, texts)
+                tokens = await asyncio.to_thread(self.engine.tokenize, texts, prompt)
             else:
-                tokens = self.engine.tokenize(texts)
+                tokens = self.engine.tokenize(texts, prompt)
         except ValueError as e:  # e.g. a lone surrogate, which UTF-8 cannot hold
             raise ApiError(422, f"{field}: {e}", code="invalid_text", param=field) from None
         if not truncate and tokens.too_long.any():
@@ -241,7 +247,7 @@ class Server:
                            f'encoding_format must be "float" or "base64", got {encoding!r}')
         dimensions = self._dimensions(body)
         _optional(body, "user", str, None)
-        embeddings, tokens = await self._embed(texts, "input", truncate=True)
+        embeddings, tokens = await self._embed(texts, "input", truncate=True, body=body)
         # OpenAI's embeddings are unit length and clients take dot products as cosines.
         out = finish(embeddings, dimensions=dimensions, normalize=True,
                      normalized=self.engine.normalized)
@@ -264,7 +270,7 @@ class Server:
             raise _invalid("truncation_direction",
                            f'truncation_direction must be "right", got {direction!r}')
         dimensions = self._dimensions(body)
-        embeddings, _ = await self._embed(texts, "inputs", truncate=truncate)
+        embeddings, _ = await self._embed(texts, "inputs", truncate=truncate, body=body)
         return _json_response(finish(embeddings, dimensions=dimensions, normalize=normalize,
                                      normalized=self.engine.normalized))
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..encoder import Encoder
-from ..models import DEFAULT_MODEL_NAME
+from ..model_cache import DEFAULT_MODEL_NAME
 
 # Encoder.encode's default rows per model call, which the engine also caps by tokens.
 _MAX_ROWS_PER_CALL = 32
@@ -63,16 +63,28 @@ class Engine:
                  name: str | None = None) -> None:
         opts = {k: v for k, v in (encoder_options or {}).items() if v is not None}
         self.encoder = Encoder(model, **opts)
-        self.name = name or (Path(model).name if model is not None else DEFAULT_MODEL_NAME)
+        if name is None:
+            # A Hub id is reported whole ("org/name"), a directory by its own name.
+            name = (DEFAULT_MODEL_NAME if model is None
+                    else Path(model).name if Path(model).exists() else str(model))
+        self.name = name
         self.dim = self.encoder.dim
         self.max_seq_length = self.encoder.max_seq_length
         self.normalized = self.encoder.normalized
         self._workers = _engine_workers(opts.get("threads"), opts.get("device", "cpu"))
 
-    def tokenize(self, texts: list[str]) -> Tokens:
-        """Tokenizes ``texts`` once, to the limit plus one token: a text that reaches that
-        length is too long. Only those texts are tokenized again, to the limit, since where
-        the special tokens go after a cut is the post-processor's business."""
+    def prompt(self, prompt_name: str | None) -> str:
+        """The text put before every input: the model's prompt ``prompt_name``, else its
+        default prompt (none for most models). ValueError for an unknown name."""
+        return self.encoder.resolve_prompt(None, prompt_name)
+
+    def tokenize(self, texts: list[str], prompt: str = "") -> Tokens:
+        """Tokenizes ``prompt + text`` for each text once, to the limit plus one token: a
+        text that reaches that length is too long. Only those texts are tokenized again, to
+        the limit, since where the special tokens go after a cut is the post-processor's
+        business."""
+        if prompt:
+            texts = [prompt + t for t in texts]
         limit = self.max_seq_length
         ids, offsets = self.encoder.tokenize(texts, max_length=limit + 1)
         lengths = np.diff(offsets)

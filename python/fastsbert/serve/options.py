@@ -38,6 +38,7 @@ ENGINE_FLAGS: dict[str, dict[str, Any]] = {
     "device": {"default": "cpu", "help": '"cpu", "cuda" or "cuda:N" (default cpu)'},
     "threads": {"type": _positive_int, "default": None,
                 "help": "inference threads (default: every core)"},
+    "revision": {"default": None, "help": "branch, tag or commit of a Hub model"},
     "dtype": {"default": "float32",
               "help": "model precision: float32 (fp32), int8 (CPU), float16 (fp16, CUDA) or auto"},
 }
@@ -72,7 +73,8 @@ _DEFAULTS = ServerConfig()
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Adds every `fastsbert serve` flag to ``p``."""
     p.add_argument("model", nargs="?", default=None,
-                   help="model directory (exported, sentence-transformers or Hugging Face); "
+                   help="model directory (exported, sentence-transformers or Hugging Face) "
+                        "or Hub id; "
                         "default all-MiniLM-L6-v2")
     p.add_argument("--host", default=_DEFAULTS.host, help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=_DEFAULTS.port, help="port (default %(default)s)")
