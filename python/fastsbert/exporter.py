@@ -494,6 +494,9 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
             "architecture": str(config.model_type),
             "source": str(src),
         }
+        if not _pooling_of(model).include_prompt:
+            # Only reached without prompts; the runtime then refuses a prompt given at encode time.
+            meta["include_prompt"] = False
         capacity = _position_capacity(config)
         if capacity is not None:  # the engine checks max_seq_length against it at load
             meta["max_positions"] = int(capacity)

@@ -41,17 +41,9 @@ def resolve_model_source(
 ) -> Path:
     """The local directory of ``name_or_path``: a path that exists, else a Hub id looked up
     (and downloaded unless ``HF_HUB_OFFLINE``) in the Hugging Face cache."""
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        return path
-    text = os.fspath(name_or_path)
-    # A Hub id is "name" or "owner/name"; anything else can only have meant a local path.
-    if (not isinstance(name_or_path, str) or path.is_absolute() or text.startswith((".", "~"))
-            or text.count("/") > 1 or os.sep != "/" and os.sep in text):
-        raise FileNotFoundError(f"{path}: model directory does not exist")
     from ...model_cache import resolve_source
 
-    return resolve_source(str(name_or_path), revision=revision, token=token, cache_folder=cache_folder)
+    return resolve_source(name_or_path, revision=revision, token=token, cache_folder=cache_folder)
 
 
 class Transformer(nn.Module):
@@ -89,7 +81,8 @@ class Transformer(nn.Module):
         model_args = dict(model_args or {})
         tokenizer_args = dict(tokenizer_args or {})
         config_args = dict(config_args or {})
-        hub = {"revision": model_args.get("revision"), "token": model_args.get("token"),
+        # A Hub id resolves to a local snapshot once, here; the loaders then read that folder.
+        hub = {"revision": model_args.pop("revision", None), "token": model_args.pop("token", None),
                "cache_folder": cache_dir}
         source = resolve_model_source(model_name_or_path, **hub)
         if not (source / "config.json").is_file():
@@ -196,6 +189,8 @@ class Transformer(nn.Module):
             merged.pop("trust_remote_code", None)  # a downloaded config must not grant it
             kwargs[arg] = merged
         kwargs["model_args"].update(model_args or {})
+        for key in ("revision", "token"):  # `path` is a local folder: nothing left to look up
+            kwargs["model_args"].pop(key, None)
         max_seq_length = cfg.get("max_seq_length")
         return cls(
             path,
