@@ -2,6 +2,7 @@
 
     python examples/train_stsb.py --loss cosine --output runs/stsb-cosine
     python examples/train_stsb.py --loss cosent --output runs/stsb-cosent
+    python examples/train_stsb.py --pooling cls --output runs/stsb-cls   # composed model
 
 Data: ../shared/data/stsb (CSV: sentence1, sentence2, score 0-5). Scores are scaled to
 [0, 1]. Prints a JSON line with the figures; if fastsbert's exporter is installed, also
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fastsbert.training import SentenceEncoder, evaluation, losses
+from fastsbert.training import SentenceEncoder, evaluation, losses, models
 from fastsbert.training.data import read_csv
 from torch.utils.data import DataLoader
 
@@ -65,7 +66,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--loss", choices=["cosine", "cosent", "angle"], default="cosine")
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", default=None, help="directory or Hub id (default all-MiniLM-L6-v2)")
+    p.add_argument("--pooling", default=None,
+                   help="compose the model instead: --model's encoder + Pooling(this mode)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-5)
@@ -74,7 +77,13 @@ def main() -> None:
     p.add_argument("--output", default="runs/stsb")
     args = p.parse_args()
 
-    model = SentenceEncoder(args.model or default_model())
+    if args.pooling:
+        # The composition API: the encoder of --model, then a pooling of its token embeddings.
+        transformer = models.Transformer(args.model or default_model(), max_seq_length=128)
+        pooling = models.Pooling(transformer.get_word_embedding_dimension(), args.pooling)
+        model = SentenceEncoder(modules=[transformer, pooling])
+    else:
+        model = SentenceEncoder(args.model or default_model())
     train, dev, test = stsb("train"), stsb("dev"), stsb("test")
     test_eval = evaluation.EmbeddingSimilarityEvaluator.from_input_examples(
         test, name="sts-test", write_csv=False
