@@ -119,3 +119,21 @@ def test_composition_errors_name_the_problem(tiny_st_model):
         SentenceEncoder(hf_dir_of(tiny_st_model("bert", "mean")), modules=[transformer], device="cpu")
     with pytest.raises(ValueError, match="no module .* produces a sentence embedding"):
         SentenceEncoder(modules=[transformer], device="cpu").get_sentence_embedding_dimension()
+
+
+@pytest.mark.parametrize("arch", ["bert", "xlm-roberta"])
+def test_encode_with_prompt_equals_sentence_transformers(arch, tiny_st_model, tmp_path):
+    """A prompt is prepended; with include_prompt=False its tokens are left out of the pooling."""
+    import shutil
+
+    texts = ["A man is playing a flute.", "Someone plays a flute.", ""]
+    src = shutil.copytree(tiny_st_model(arch, "mean", prompts={"query": "query: "}), tmp_path / "m")
+    results = {}
+    for include in (True, False):
+        cfg_path = src / "1_Pooling" / "config.json"
+        cfg_path.write_text(json.dumps({**json.loads(cfg_path.read_text()), "include_prompt": include}))
+        ours = SentenceEncoder(src, device="cpu").encode(texts, prompt_name="query")
+        theirs = st.SentenceTransformer(str(src), device="cpu").encode(texts, prompt_name="query")
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-4)
+        results[include] = ours
+    assert not np.allclose(results[True], results[False], atol=1e-3)
