@@ -67,18 +67,27 @@ class SentenceEncoder(nn.Sequential):
         cache_folder: str | os.PathLike | None = None,
     ) -> None:
         if (model_name_or_path is None) == (modules is None):
-            raise ValueError("SentenceEncoder needs either model_name_or_path or modules=[...], not both")
+            raise ValueError(
+                "SentenceEncoder needs either model_name_or_path or modules=[...], not both"
+            )
         saved_prompts: dict[str, str] = {}
         if model_name_or_path is not None:
-            directory = read_directory(model_name_or_path, model_args=model_kwargs, revision=revision,
-                                       token=token, cache_folder=cache_folder)
+            directory = read_directory(
+                model_name_or_path,
+                model_args=model_kwargs,
+                revision=revision,
+                token=token,
+                cache_folder=cache_folder,
+            )
             modules = directory.modules
             saved_prompts = directory.prompts
             default_prompt_name = default_prompt_name or directory.default_prompt_name
             similarity_fn_name = similarity_fn_name or directory.similarity_fn_name
         modules = list(modules)
         if not modules or not isinstance(modules[0], Transformer):
-            raise ValueError("modules must start with a models.Transformer (it tokenises the texts)")
+            raise ValueError(
+                "modules must start with a models.Transformer (it tokenises the texts)"
+            )
         for i, m in enumerate(modules):
             if not isinstance(m, nn.Module):
                 raise TypeError(f"modules[{i}] is a {type(m).__name__}, not a torch.nn.Module")
@@ -134,8 +143,11 @@ class SentenceEncoder(nn.Sequential):
             size = getattr(module, "get_sentence_embedding_dimension", None)
             if size is not None:
                 return size()
-        raise ValueError("no module of this model produces a sentence embedding (add a models.Pooling)")
+        raise ValueError(
+            "no module of this model produces a sentence embedding (add a models.Pooling)"
+        )
 
+    # sentence-transformers 6's name for the same thing.
     get_embedding_dimension = get_sentence_embedding_dimension
 
     # ----------------------------------------------------------------- forward
@@ -177,7 +189,9 @@ class SentenceEncoder(nn.Sequential):
         if name is None:
             return ""
         if name not in self.prompts:
-            raise ValueError(f"prompt_name {name!r} is not among the prompts {sorted(self.prompts)}")
+            raise ValueError(
+                f"prompt_name {name!r} is not among the prompts {sorted(self.prompts)}"
+            )
         return self.prompts[name]
 
     @torch.inference_mode()

@@ -62,7 +62,7 @@ class MatryoshkaLoss(Loss):
             raise ValueError(
                 "MatryoshkaLoss: matryoshka_weights must be as long as matryoshka_dims"
             )
-        full = model.get_embedding_dimension()
+        full = model.get_sentence_embedding_dimension()
         if any(d > full for d in matryoshka_dims):
             raise ValueError(
                 f"MatryoshkaLoss: matryoshka_dims cannot exceed the embedding dimension {full}"

@@ -29,7 +29,7 @@ class MSELoss(Loss):
         self.projection = None
         if projection_dim is not None:
             self.projection = nn.Linear(
-                model.get_embedding_dimension(), projection_dim, device=model.device
+                model.get_sentence_embedding_dimension(), projection_dim, device=model.device
             )
 
     def _teacher_columns(self, labels: Tensor | list[Tensor], n_columns: int) -> list[Tensor]:

@@ -32,7 +32,7 @@ class SoftmaxLoss(Loss):
         sentence_embedding_dimension: int | None = None,
     ) -> None:
         super().__init__(model)
-        dim = embedding_dimension or sentence_embedding_dimension or model.get_embedding_dimension()
+        dim = embedding_dimension or sentence_embedding_dimension or model.get_sentence_embedding_dimension()
         self.num_labels = num_labels
         self.concatenation_sent_rep = concatenation_sent_rep
         self.concatenation_sent_difference = concatenation_sent_difference

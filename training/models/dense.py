@@ -78,7 +78,9 @@ class Dense(nn.Module):
         self.out_features = out_features
         self.bias = bias
         self.use_residual = use_residual
-        self.activation_function = nn.Identity() if activation_function is None else activation_function
+        self.activation_function = (
+            nn.Identity() if activation_function is None else activation_function
+        )
         self.linear = nn.Linear(in_features, out_features, bias=bias)
         if use_residual and in_features != out_features:
             self.residual = nn.Linear(in_features, out_features, bias=False)
@@ -138,12 +140,16 @@ class Dense(nn.Module):
         weights = path / "model.safetensors"
         legacy = path / "pytorch_model.bin"
         if not weights.is_file() and not legacy.is_file():
-            raise FileNotFoundError(f"{path}: missing model.safetensors (or pytorch_model.bin) for Dense")
+            raise FileNotFoundError(
+                f"{path}: missing model.safetensors (or pytorch_model.bin) for Dense"
+            )
         dense = cls(
             cfg["in_features"],
             cfg["out_features"],
             bias=bool(cfg.get("bias", True)),
-            activation_function=activation_from_name(cfg.get("activation_function") or _DEFAULT_ACTIVATION),
+            activation_function=activation_from_name(
+                cfg.get("activation_function") or _DEFAULT_ACTIVATION
+            ),
             use_residual=bool(cfg.get("use_residual", False)),
         )
         if weights.is_file():

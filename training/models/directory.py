@@ -109,7 +109,9 @@ def read_directory(
                 f"{root}: no modules.json (not a sentence-transformers directory) and no pooling mode given"
             )
         transformer = Transformer(root, model_args=model_args)
-        return ModelDirectory([transformer, Pooling(transformer.get_word_embedding_dimension(), plain_pooling)])
+        return ModelDirectory(
+            [transformer, Pooling(transformer.get_word_embedding_dimension(), plain_pooling)]
+        )
 
     modules: list[nn.Module] = []
     for cls, folder in _module_list(root):
@@ -119,7 +121,9 @@ def read_directory(
             modules.append(cls.load(folder))
     settings = {}
     if (root / MODEL_CONFIG_NAME).is_file():
-        settings = read_json_object(root / MODEL_CONFIG_NAME, what="sentence-transformers model config")
+        settings = read_json_object(
+            root / MODEL_CONFIG_NAME, what="sentence-transformers model config"
+        )
     prompts = settings.get("prompts") or {}
     if not isinstance(prompts, dict):
         raise ValueError(f"{root / MODEL_CONFIG_NAME}: prompts must be an object of name -> text")
@@ -150,8 +154,10 @@ def write_directory(
     for idx, module in enumerate(modules):
         kind = type(module).__name__
         if _MODULE_CLASSES.get(kind) is not type(module):
-            raise TypeError(f"cannot save module {idx} of type {type(module).__qualname__}; "
-                            "supported: Transformer, Pooling, Dense, Normalize")
+            raise TypeError(
+                f"cannot save module {idx} of type {type(module).__qualname__}; "
+                "supported: Transformer, Pooling, Dense, Normalize"
+            )
         folder = "" if idx == 0 else f"{idx}_{kind}"
         module.save(root / folder)
         entries.append({"idx": idx, "name": str(idx), "path": folder, "type": _TYPE_PREFIX + kind})

@@ -28,7 +28,9 @@ LEGACY_MODE_KEYS = {
 def _modes_tuple(pooling_mode: str | Sequence[str]) -> tuple[str, ...]:
     modes = (pooling_mode,) if isinstance(pooling_mode, str) else tuple(pooling_mode)
     if not modes:
-        raise ValueError("pooling_mode is empty; expected one or more of " + ", ".join(POOLING_MODES))
+        raise ValueError(
+            "pooling_mode is empty; expected one or more of " + ", ".join(POOLING_MODES)
+        )
     for mode in modes:
         if mode not in POOLING_MODES:
             raise ValueError(f"unknown pooling mode {mode!r}; expected one of {POOLING_MODES}")
@@ -76,9 +78,14 @@ class Pooling(nn.Module):
                 pooling_mode_lasttoken,
             )
             pooling_mode = tuple(m for m, on in zip(POOLING_MODES, flags) if on) or "mean"
-        if isinstance(word_embedding_dimension, bool) or not isinstance(word_embedding_dimension, int) \
-                or word_embedding_dimension < 1:
-            raise ValueError(f"word_embedding_dimension must be a positive int, got {word_embedding_dimension!r}")
+        if (
+            isinstance(word_embedding_dimension, bool)
+            or not isinstance(word_embedding_dimension, int)
+            or word_embedding_dimension < 1
+        ):
+            raise ValueError(
+                f"word_embedding_dimension must be a positive int, got {word_embedding_dimension!r}"
+            )
         self.modes = _modes_tuple(pooling_mode)
         self.word_embedding_dimension = word_embedding_dimension
         self.include_prompt = bool(include_prompt)
@@ -144,7 +151,9 @@ class Pooling(nn.Module):
         cfg: dict = {"word_embedding_dimension": self.word_embedding_dimension}
         for key, mode in LEGACY_MODE_KEYS.items():
             cfg[key] = mode in self.modes
-        if len(self.modes) > 1 and list(self.modes) != [m for m in POOLING_MODES if m in self.modes]:
+        if len(self.modes) > 1 and list(self.modes) != [
+            m for m in POOLING_MODES if m in self.modes
+        ]:
             cfg["pooling_mode"] = list(self.modes)
         cfg["include_prompt"] = self.include_prompt
         return cfg

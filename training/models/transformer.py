@@ -82,8 +82,11 @@ class Transformer(nn.Module):
         tokenizer_args = dict(tokenizer_args or {})
         config_args = dict(config_args or {})
         # A Hub id resolves to a local snapshot once, here; the loaders then read that folder.
-        hub = {"revision": model_args.pop("revision", None), "token": model_args.pop("token", None),
-               "cache_folder": cache_dir}
+        hub = {
+            "revision": model_args.pop("revision", None),
+            "token": model_args.pop("token", None),
+            "cache_folder": cache_dir,
+        }
         source = resolve_model_source(model_name_or_path, **hub)
         if not (source / "config.json").is_file():
             raise FileNotFoundError(f"{source}: missing config.json (Transformer module)")
@@ -100,9 +103,15 @@ class Transformer(nn.Module):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_source), **tokenizer_args)
         except (OSError, ValueError) as exc:
-            raise FileNotFoundError(f"{tokenizer_source}: cannot load the tokenizer: {exc}") from exc
+            raise FileNotFoundError(
+                f"{tokenizer_source}: cannot load the tokenizer: {exc}"
+            ) from exc
         positions = getattr(config, "max_position_embeddings", None)
-        if "model_max_length" not in tokenizer_args and isinstance(positions, int) and positions > 0:
+        if (
+            "model_max_length" not in tokenizer_args
+            and isinstance(positions, int)
+            and positions > 0
+        ):
             # As sentence-transformers: the tokenizer's limit, but never past the positions.
             self.tokenizer.model_max_length = min(self.tokenizer.model_max_length, positions)
         self.do_lower_case = bool(do_lower_case)
@@ -126,8 +135,9 @@ class Transformer(nn.Module):
         return int(self.auto_model.config.hidden_size)
 
     def __repr__(self) -> str:
-        return (f"Transformer({self.get_config_dict()}, "
-                f"architecture={type(self.auto_model).__name__})")
+        return (
+            f"Transformer({self.get_config_dict()}, architecture={type(self.auto_model).__name__})"
+        )
 
     # ----------------------------------------------------------------- forward
     def tokenize(self, texts: Sequence[str]) -> dict[str, Tensor]:
@@ -143,7 +153,9 @@ class Transformer(nn.Module):
             )
         )
 
-    def forward(self, features: dict[str, Tensor], output_hidden_states: bool = False) -> dict[str, Tensor]:
+    def forward(
+        self, features: dict[str, Tensor], output_hidden_states: bool = False
+    ) -> dict[str, Tensor]:
         """Writes ``token_embeddings``, and with ``output_hidden_states`` also
         ``all_layer_embeddings`` (the embedding layer's output first, the last layer last)."""
         inputs = {k: features[k] for k in self._input_names if k in features}

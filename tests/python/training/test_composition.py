@@ -34,8 +34,11 @@ def _head(arch: str, dim: int) -> list[torch.nn.Module]:
     if arch == "roberta":
         return [models.Dense(dim, 24, use_residual=True)]
     if arch == "distilbert":
-        return [models.Dense(dim, 48, activation_function=torch.nn.GELU()),
-                models.Dense(48, 24, activation_function=None), models.Normalize()]
+        return [
+            models.Dense(dim, 48, activation_function=torch.nn.GELU()),
+            models.Dense(48, 24, activation_function=None),
+            models.Normalize(),
+        ]
     if arch == "mpnet":
         return [models.Normalize()]
     return []
@@ -56,7 +59,9 @@ def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
 def test_composed_model_equals_sentence_transformers(arch, tiny_st_model, tmp_path, texts):
     import fastsbert
 
-    transformer = models.Transformer(hf_dir_of(tiny_st_model(arch, "mean")), max_seq_length=MAX_SEQ_LENGTH)
+    transformer = models.Transformer(
+        hf_dir_of(tiny_st_model(arch, "mean")), max_seq_length=MAX_SEQ_LENGTH
+    )
     assert transformer.get_word_embedding_dimension() == HIDDEN
     pooling = models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode=ALL_MODES)
     head = _head(arch, pooling.get_sentence_embedding_dimension())
@@ -81,14 +86,20 @@ def test_composed_model_equals_sentence_transformers(arch, tiny_st_model, tmp_pa
     got = fastsbert.Encoder(out).encode(texts)
     assert got.shape == theirs.shape
     assert _min_cosine(got, theirs) >= MIN_COSINE
-    np.testing.assert_allclose(np.linalg.norm(got, axis=1), np.linalg.norm(theirs, axis=1), rtol=1e-4)
+    np.testing.assert_allclose(
+        np.linalg.norm(got, axis=1), np.linalg.norm(theirs, axis=1), rtol=1e-4
+    )
 
 
 def test_legacy_pooling_booleans_concatenate_in_sentence_transformers_order(tmp_path):
     """Several classic booleans: sentence-transformers concatenates cls, max, mean, ... in
     its own order, whatever the order of the keys in the file."""
-    cfg = {"pooling_mode_mean_tokens": True, "pooling_mode_lasttoken": True,
-           "pooling_mode_cls_token": True, "word_embedding_dimension": 8}
+    cfg = {
+        "pooling_mode_mean_tokens": True,
+        "pooling_mode_lasttoken": True,
+        "pooling_mode_cls_token": True,
+        "word_embedding_dimension": 8,
+    }
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     ours = models.Pooling.load(tmp_path)
     theirs = StPooling.load(str(tmp_path))
@@ -105,8 +116,11 @@ def test_pooling_modes_equal_sentence_transformers_on_left_padding():
     for mode in POOLING_MODES:
         ours = models.Pooling(8, mode)({"token_embeddings": tokens, "attention_mask": mask})
         theirs = StPooling(8, mode)({"token_embeddings": tokens, "attention_mask": mask})
-        torch.testing.assert_close(ours["sentence_embedding"], theirs["sentence_embedding"],
-                                   msg=lambda m, mode=mode: f"{mode}: {m}")
+        torch.testing.assert_close(
+            ours["sentence_embedding"],
+            theirs["sentence_embedding"],
+            msg=lambda m, mode=mode: f"{mode}: {m}",
+        )
 
 
 def test_composition_errors_name_the_problem(tiny_st_model):
@@ -116,7 +130,9 @@ def test_composition_errors_name_the_problem(tiny_st_model):
     with pytest.raises(ValueError, match="must start with a models.Transformer"):
         SentenceEncoder(modules=[models.Pooling(HIDDEN)], device="cpu")
     with pytest.raises(ValueError, match="not both"):
-        SentenceEncoder(hf_dir_of(tiny_st_model("bert", "mean")), modules=[transformer], device="cpu")
+        SentenceEncoder(
+            hf_dir_of(tiny_st_model("bert", "mean")), modules=[transformer], device="cpu"
+        )
     with pytest.raises(ValueError, match="no module .* produces a sentence embedding"):
         SentenceEncoder(modules=[transformer], device="cpu").get_sentence_embedding_dimension()
 
@@ -131,7 +147,9 @@ def test_encode_with_prompt_equals_sentence_transformers(arch, tiny_st_model, tm
     results = {}
     for include in (True, False):
         cfg_path = src / "1_Pooling" / "config.json"
-        cfg_path.write_text(json.dumps({**json.loads(cfg_path.read_text()), "include_prompt": include}))
+        cfg_path.write_text(
+            json.dumps({**json.loads(cfg_path.read_text()), "include_prompt": include})
+        )
         ours = SentenceEncoder(src, device="cpu").encode(texts, prompt_name="query")
         theirs = st.SentenceTransformer(str(src), device="cpu").encode(texts, prompt_name="query")
         np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=1e-4)

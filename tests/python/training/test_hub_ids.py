@@ -32,7 +32,9 @@ def hub(tmp_path_factory, tiny_st_model):
     return cache, st_dir
 
 
-def test_sentence_encoder_from_hub_id_equals_its_directory(hub, tiny_st_model, tmp_path, monkeypatch):
+def test_sentence_encoder_from_hub_id_equals_its_directory(
+    hub, tiny_st_model, tmp_path, monkeypatch
+):
     cache, st_dir = hub
     assert os.environ.get("HF_HUB_OFFLINE") == "1"  # set by conftest: nothing is downloaded
     by_dir = SentenceEncoder(st_dir, device="cpu").encode(TEXTS)
@@ -59,8 +61,12 @@ def test_transformer_from_hub_id_in_the_default_cache(hub, tmp_path):
                                 device="cpu")
         np.save({str(tmp_path / "by_id.npy")!r}, model.encode({TEXTS!r}))
     """)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(cache),
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     by_dir = SentenceEncoder(st_dir, device="cpu").encode(TEXTS)
     np.testing.assert_allclose(np.load(tmp_path / "by_id.npy"), by_dir, rtol=0, atol=1e-6)

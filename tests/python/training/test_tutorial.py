@@ -28,8 +28,9 @@ def test_compose_train_save_export_encode(tiny_st_model, data_dir, tmp_path, sts
     import fastsbert
 
     # Compose: an encoder and a pooling over its token embeddings.
-    word_embedding_model = models.Transformer(str(hf_dir_of(tiny_st_model("bert", "mean"))),
-                                              max_seq_length=32)
+    word_embedding_model = models.Transformer(
+        str(hf_dir_of(tiny_st_model("bert", "mean"))), max_seq_length=32
+    )
     pooling_model = models.Pooling(word_embedding_model.get_word_embedding_dimension())
     model = SentenceEncoder(modules=[word_embedding_model, pooling_model], device="cpu")
     texts = stsb_test_sentences[:40]
@@ -40,8 +41,13 @@ def test_compose_train_save_export_encode(tiny_st_model, data_dir, tmp_path, sts
     train_dataloader = DataLoader(train_examples, shuffle=True, batch_size=8)
     train_loss = losses.CosineSimilarityLoss(model)
     torch.manual_seed(0)
-    model.fit(train_objectives=[(train_dataloader, train_loss)], epochs=1, warmup_steps=1,
-              optimizer_params={"lr": 1e-3}, show_progress_bar=False)
+    model.fit(
+        train_objectives=[(train_dataloader, train_loss)],
+        epochs=1,
+        warmup_steps=1,
+        optimizer_params={"lr": 1e-3},
+        show_progress_bar=False,
+    )
     after = model.encode(texts)
     assert not np.allclose(before, after, atol=1e-4), "training left the model unchanged"
 
@@ -56,4 +62,6 @@ def test_compose_train_save_export_encode(tiny_st_model, data_dir, tmp_path, sts
     got = fastsbert.Encoder(out).encode(texts)
     cos = (got * theirs).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(theirs, axis=1))
     assert cos.min() >= 0.99999
-    np.testing.assert_allclose(np.linalg.norm(got, axis=1), np.linalg.norm(theirs, axis=1), rtol=1e-4)
+    np.testing.assert_allclose(
+        np.linalg.norm(got, axis=1), np.linalg.norm(theirs, axis=1), rtol=1e-4
+    )
