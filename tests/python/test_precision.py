@@ -326,8 +326,8 @@ def test_cache_keys_separate_precisions(minilm_int8):
     e32 = fastsbert.encode(texts, model=minilm_int8, dtype="float32")
     e8 = fastsbert.encode(texts, model=minilm_int8, dtype="int8")
     fastsbert.encode(texts, model=minilm_int8, dtype="fp32")  # an alias shares the entry
-    assert sorted(k[2] for k in _ENCODERS) == ["float32", "int8"]
-    assert {k[2]: e.dtype for k, e in _ENCODERS.items()} == {"float32": "float32", "int8": "int8"}
+    assert sorted(k[-1] for k in _ENCODERS) == ["float32", "int8"]
+    assert {k[-1]: e.dtype for k, e in _ENCODERS.items()} == {"float32": "float32", "int8": "int8"}
     assert not np.array_equal(e32, e8)
     assert _cos(e32, e8).min() > 0.97
     _ENCODERS.clear()
