@@ -11,6 +11,7 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 
 from __future__ import annotations
 
+from ._core import __version__  # pyproject.toml's version, compiled into the native core
 from .encoder import Encoder, encode, paraphrase_mining
 from .similarity import (
     community_detection,
@@ -23,8 +24,6 @@ from .similarity import (
 )
 from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Encoder",
