@@ -557,8 +557,9 @@ py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::ob
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastsbert native core (private; use the fastsbert package)";
-  // pyproject.toml's version, compiled into the library (fastsbert::version()).
-  m.attr("__version__") = fastsbert::version();
+  // A function rather than a __version__ attribute, so the generated stubs carry no copy.
+  m.def("version", &fastsbert::version,
+        "fastsbert's version (pyproject.toml's), as compiled into the native core.");
   register_errors(m);
   m.def("available_cpus", &fastsbert::available_cpus,
         "CPUs this process may run on (its affinity mask): what threads=0 means, and the cap "

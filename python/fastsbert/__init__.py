@@ -11,7 +11,7 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 
 from __future__ import annotations
 
-from ._core import __version__  # pyproject.toml's version, compiled into the native core
+from . import _core
 from .encoder import Encoder, encode, paraphrase_mining
 from .similarity import (
     community_detection,
@@ -24,6 +24,9 @@ from .similarity import (
 )
 from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
+
+# pyproject.toml's version, compiled into the native core (the one place it is written).
+__version__: str = _core.version()
 
 __all__ = [
     "Encoder",
