@@ -141,3 +141,49 @@ def test_onnxruntime_minimum_matches_the_header_api():
     cmake = (REPO_ROOT / "cmake" / "fastsbert_ort_headers.cmake").read_text(encoding="utf-8")
     api = re.search(r"set\(FASTSBERT_ORT_API_VERSION (\d+)\)", cmake).group(1)
     assert minimum == api
+
+
+def ort_headers_of(build: Path) -> Path:
+    cache = (build / "CMakeCache.txt").read_text(encoding="utf-8")
+    return Path(re.search(r"^FASTSBERT_ORT_HEADERS_USED:INTERNAL=(.+)$", cache, re.M).group(1))
+
+
+def configure_only(build: Path, *args: str, home: Path) -> subprocess.CompletedProcess:
+    # A fresh HOME has no cached Debian headers, so only the sources asked for can serve.
+    env = dict(os.environ, HOME=str(home))
+    env.pop("FASTSBERT_ORT_INCLUDE_DIR", None)
+    return subprocess.run(["cmake", "-S", str(REPO_ROOT), "-B", str(build), *cmake_generator(),
+                           "-DFASTSBERT_BUILD_PYTHON=OFF", "-DFASTSBERT_BUILD_TESTS=OFF",
+                           "-DFASTSBERT_CUDA=OFF", *args],
+                          capture_output=True, text=True, env=env)
+
+
+def copy_headers(src: Path, prefix: Path, api: int | None = None) -> Path:
+    dest = prefix / "include" / "onnxruntime"
+    shutil.copytree(src, dest)
+    if api is not None:
+        c_api = dest / "onnxruntime_c_api.h"
+        c_api.write_text(re.sub(r"#define ORT_API_VERSION \d+", f"#define ORT_API_VERSION {api}",
+                                c_api.read_text(encoding="utf-8")), encoding="utf-8")
+    return dest
+
+
+def test_configure_takes_installed_headers_without_fetching(cpp_build, tmp_path):
+    """Headers installed under a prefix (as libonnxruntime-dev, conda or Homebrew put them)
+    are found by find_path, and the Debian download never runs."""
+    headers = copy_headers(ort_headers_of(cpp_build), tmp_path / "prefix")
+    out = configure_only(tmp_path / "build", f"-DCMAKE_PREFIX_PATH={tmp_path / 'prefix'}",
+                         home=tmp_path / "home")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"(API 21) from the system: {headers}" in out.stdout
+    assert "fetch_ort_headers" not in out.stdout + out.stderr
+    assert ort_headers_of(tmp_path / "build") == headers
+
+
+def test_configure_refuses_headers_older_than_the_minimum_api(cpp_build, tmp_path):
+    headers = copy_headers(ort_headers_of(cpp_build), tmp_path / "old", api=20)
+    out = configure_only(tmp_path / "build", f"-DFASTSBERT_ORT_INCLUDE_DIR={headers}",
+                         home=tmp_path / "home")
+    assert out.returncode != 0
+    message = " ".join(out.stderr.split())  # CMake wraps and indents its messages
+    assert "have API version '20'; fastsbert needs API 21 or newer" in message, out.stderr
