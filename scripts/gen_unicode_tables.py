@@ -142,8 +142,10 @@ def main() -> None:
         f.write("};\n")
 
     with open(out_path, "w", encoding="ascii") as f:
-        f.write(f"// Unicode {unicodedata.unidata_version} tables of the native tokenizer. Generated; do not edit.\n")
-        f.write("// Command: python scripts/gen_unicode_tables.py csrc/tokenizer/unicode_tables.cpp\n")
+        f.write(f"// Unicode {unicodedata.unidata_version} tables of the native tokenizer. ")
+        f.write("Generated; do not edit.\n")
+        f.write("// Command: python scripts/gen_unicode_tables.py ")
+        f.write("csrc/tokenizer/unicode_tables.cpp\n")
         f.write("// (the Unicode version is that of the running Python's unicodedata)\n")
         f.write('#include "tokenizer/unicode.h"\n\n')
         f.write("namespace fastsbert::tok::unicode::tables {\n\n")

@@ -66,7 +66,9 @@ void AddedVocabulary::load(const json::Value& list, const Model& model,
     AddedToken a;
     a.content = t.at("content").as_string("added_tokens.content");
     if (a.content.empty()) continue;
-    if (find_invalid_utf8(a.content) != std::string::npos) throw std::runtime_error("added token is not UTF-8");
+    if (find_invalid_utf8(a.content) != std::string::npos) {
+      throw std::runtime_error("added token is not UTF-8");
+    }
     auto flag = [&](const char* k, bool dflt) {
       const auto* x = t.find(k);
       return x && !x->is_null() ? x->as_bool(k) : dflt;

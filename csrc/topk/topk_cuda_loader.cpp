@@ -39,7 +39,8 @@ struct CudaLib {
       error = e ? e : path + ": cannot be opened";
       return;
     }
-    search = reinterpret_cast<fastsbert_topk_cuda_search_fn>(dlsym(h, "fastsbert_topk_cuda_search"));
+    search = reinterpret_cast<fastsbert_topk_cuda_search_fn>(
+        dlsym(h, "fastsbert_topk_cuda_search"));
     device_count = reinterpret_cast<fastsbert_topk_cuda_device_count_fn>(
         dlsym(h, "fastsbert_topk_cuda_device_count"));
     if (!search || !device_count) {

@@ -100,7 +100,8 @@ def tiny_st_model(tmp_path_factory, data_dir):
 def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Runs cmd, capturing its output; fails the test with that output when it fails."""
     out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    assert out.returncode == 0, f"{' '.join(map(str, cmd))} exited {out.returncode}:\n{out.stdout}\n{out.stderr}"
+    command = " ".join(map(str, cmd))
+    assert out.returncode == 0, f"{command} exited {out.returncode}:\n{out.stdout}\n{out.stderr}"
     return out
 
 

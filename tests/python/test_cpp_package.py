@@ -187,3 +187,12 @@ def test_configure_refuses_headers_older_than_the_minimum_api(cpp_build, tmp_pat
     assert out.returncode != 0
     message = " ".join(out.stderr.split())  # CMake wraps and indents its messages
     assert "have API version '20'; fastsbert needs API 21 or newer" in message, out.stderr
+
+
+def test_release_archive_download_demands_a_checksum(tmp_path):
+    # Stops before any download: the pinned archive is only fetched with a SHA-256 to check.
+    out = configure_only(tmp_path / "build", "-DFASTSBERT_ORT_FETCH_RELEASE=ON",
+                         home=tmp_path / "home")
+    assert out.returncode != 0
+    assert "FASTSBERT_ORT_FETCH_RELEASE needs FASTSBERT_ORT_RELEASE_SHA256" in \
+        " ".join(out.stderr.split()), out.stderr
