@@ -11,7 +11,6 @@ and fine-tuning (``fastsbert.training``) the ``train`` extra.
 
 from __future__ import annotations
 
-from . import _core
 from .encoder import Encoder, encode, paraphrase_mining
 from .similarity import (
     community_detection,
@@ -25,8 +24,9 @@ from .similarity import (
 from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
 
-# pyproject.toml's version, compiled into the native core (the one place it is written).
-__version__: str = _core.version()
+from ._core import version as _native_version  # noqa: E402 (after the public imports)
+
+__version__: str = _native_version()  # pyproject.toml's, compiled into the native core
 
 __all__ = [
     "Encoder",
