@@ -24,7 +24,7 @@ from .similarity import (
 from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
 
-from ._core import version as _native_version  # noqa: E402 (after the public imports)
+from ._core import version as _native_version
 
 __version__: str = _native_version()  # pyproject.toml's, compiled into the native core
 
