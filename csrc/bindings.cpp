@@ -26,6 +26,7 @@
 #include "fastsbert/threads.h"
 #include "fastsbert/tokenizer.h"
 #include "fastsbert/topk.h"
+#include "fastsbert/version.h"
 
 namespace py = pybind11;
 
@@ -556,6 +557,9 @@ py::tuple tokenizer_encode_padded(const fastsbert::Tokenizer& self, const py::ob
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "fastsbert native core (private; use the fastsbert package)";
+  // A function rather than a __version__ attribute, so the generated stubs carry no copy.
+  m.def("version", &fastsbert::version,
+        "fastsbert's version (pyproject.toml's), as compiled into the native core.");
   register_errors(m);
   m.def("available_cpus", &fastsbert::available_cpus,
         "CPUs this process may run on (its affinity mask): what threads=0 means, and the cap "

@@ -2,13 +2,18 @@
 # Fetches the ONNX Runtime C/C++ API headers into DEST (DEST/include/onnxruntime/*.h).
 #
 # The onnxruntime wheel carries the shared library but no headers, so the build takes
-# them from Debian's libonnxruntime-dev package (API version 21; a newer runtime serves
-# older API versions). The package is downloaded with apt using a private state
-# directory and a sources list derived from this machine's own Debian source with the
-# suite set to trixie; nothing on the system is changed.
+# them from Debian's libonnxruntime-dev package, pinned to one version (API 21, the
+# minimum pyproject.toml allows; a newer runtime serves older API versions) and, for
+# amd64, to one SHA-256. apt itself checks the package against the archive's signed
+# index; the pinned hash also catches a rebuilt package under the same version. The
+# package is downloaded with apt using a private state directory and a sources list
+# derived from this machine's own Debian source with the suite set to trixie; nothing on
+# the system is changed. This is the last resort of cmake/fastsbert_ort_headers.cmake.
 #
 # Usage: scripts/fetch_ort_headers.sh DEST
 set -euo pipefail
+version=1.21.0+dfsg-1
+sha256_amd64=14f7d959d5deacbcf1504830d4189f91fc67382b399ed9ae9d3aa9c4050ced08
 dest=${1:?usage: fetch_ort_headers.sh DEST}
 if [ -f "$dest/include/onnxruntime/onnxruntime_cxx_api.h" ]; then
   exit 0
@@ -46,8 +51,18 @@ apt_opts=(
   -o "APT::Sandbox::User=root"
 )
 apt-get "${apt_opts[@]}" -qq update >/dev/null
-(cd "$work" && apt-get "${apt_opts[@]}" -qq download libonnxruntime-dev >/dev/null)
+(cd "$work" && apt-get "${apt_opts[@]}" -qq download "libonnxruntime-dev=$version" >/dev/null) || {
+  echo "fetch_ort_headers: libonnxruntime-dev $version is not available from $uri (trixie)" >&2
+  exit 1
+}
 deb=$(ls "$work"/libonnxruntime-dev_*.deb)
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+  got=$(sha256sum "$deb" | cut -d' ' -f1)
+  if [ "$got" != "$sha256_amd64" ]; then
+    echo "fetch_ort_headers: $(basename "$deb") has SHA-256 $got, expected $sha256_amd64" >&2
+    exit 1
+  fi
+fi
 dpkg -x "$deb" "$work/root"
 header=$(find "$work/root" -name onnxruntime_cxx_api.h | head -1)
 [ -n "$header" ] || { echo "fetch_ort_headers: no onnxruntime_cxx_api.h in $deb" >&2; exit 1; }

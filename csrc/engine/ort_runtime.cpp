@@ -9,6 +9,12 @@
 
 #include "fastsbert/encoder.h"
 
+#ifndef FASTSBERT_ORT_API_VERSION
+#error "FASTSBERT_ORT_API_VERSION must be defined by the build (cmake/fastsbert_ort_headers.cmake)"
+#endif
+static_assert(ORT_API_VERSION >= FASTSBERT_ORT_API_VERSION,
+              "the ONNX Runtime headers are older than the API fastsbert asks the runtime for");
+
 namespace fastsbert::engine {
 
 namespace {
@@ -54,12 +60,14 @@ OrtRuntime& OrtRuntime::get(const std::string& requested_path) {
   auto get_api_base = reinterpret_cast<GetApiBaseFn>(dlsym(handle, "OrtGetApiBase"));
   if (!get_api_base) throw Error("'" + path + "' does not export OrtGetApiBase");
   const OrtApiBase* base = get_api_base();
-  const OrtApi* api = base->GetApi(ORT_API_VERSION);
+  // The pinned minimum API (FASTSBERT_ORT_API_VERSION, onnxruntime 1.<API>), not the
+  // headers' ORT_API_VERSION: headers may be newer than the oldest runtime supported.
+  const OrtApi* api = base->GetApi(FASTSBERT_ORT_API_VERSION);
   if (!api) {
-    throw Error("the ONNX Runtime library '" + path + "' (version " + base->GetVersionString() +
-                ") does not provide API version " + std::to_string(ORT_API_VERSION) +
-                "; fastsbert needs onnxruntime 1." + std::to_string(ORT_API_VERSION) +
-                " or newer");
+    const std::string needed = std::to_string(FASTSBERT_ORT_API_VERSION);
+    throw Error("the ONNX Runtime library '" + path + "' is version " +
+                base->GetVersionString() + ", which does not provide API version " + needed +
+                "; fastsbert needs onnxruntime 1." + needed + " or newer");
   }
   Ort::InitApi(api);
   g_runtime.reset(new OrtRuntime(path, base->GetVersionString()));

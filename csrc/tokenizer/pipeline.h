@@ -84,6 +84,6 @@ struct PostProcessor {
   std::vector<int32_t> prefix, suffix;
   size_t added() const { return prefix.size() + suffix.size(); }
 };
-PostProcessor make_post_processor(const json::Value* v);
+PostProcessor make_post_processor(const json::Value& v);
 
 }  // namespace fastsbert::tok

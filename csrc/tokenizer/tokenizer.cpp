@@ -1,5 +1,6 @@
 // fastsbert::Tokenizer: loads tokenizer.json and runs the pipeline of pipeline.h over
-// single texts and batches (threads over texts, CSR output).
+// single texts and batches (threads over texts, CSR output). Added tokens live in
+// added_tokens.cpp, post-processors in post_processors.cpp.
 #include "fastsbert/tokenizer.h"
 
 #include <sys/stat.h>
@@ -11,208 +12,34 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <unordered_map>
 
 #include "common/json.h"
 #include "common/parallel.h"
+#include "tokenizer/added_tokens.h"
 #include "tokenizer/pipeline.h"
-#include "tokenizer/unicode.h"
 #include "tokenizer/utf8.h"
 
 namespace fastsbert {
 
 using tok::Workspace;
 
-namespace {
-
-// ------------------------------------------------------------------ post-processors
-void read_special(const json::Value& v, std::vector<int32_t>& ids, std::string_view what) {
-  const auto& pair = v.as_array(what);
-  if (pair.size() != 2) throw std::runtime_error(std::string(what) + ": expected [token, id]");
-  ids.push_back(static_cast<int32_t>(pair[1].as_int(what)));
-}
-
-tok::PostProcessor parse_post_processor(const json::Value& v) {
-  const std::string& type = v.at("type").as_string("post_processor.type");
-  tok::PostProcessor p;
-  if (type == "BertProcessing" || type == "RobertaProcessing") {
-    read_special(v.at("cls"), p.prefix, "post_processor.cls");
-    read_special(v.at("sep"), p.suffix, "post_processor.sep");
-  } else if (type == "TemplateProcessing") {
-    const auto& specials = v.at("special_tokens");
-    bool seen_a = false;
-    for (const auto& piece : v.at("single").as_array("TemplateProcessing.single")) {
-      if (const auto* seq = piece.find("Sequence")) {
-        if (seen_a || seq->at("id").as_string("Sequence.id") != "A") {
-          throw tok::Unsupported("TemplateProcessing single template other than one sequence A");
-        }
-        seen_a = true;
-      } else if (const auto* sp = piece.find("SpecialToken")) {
-        const std::string& name = sp->at("id").as_string("SpecialToken.id");
-        const json::Value* tok = specials.find(name);
-        if (!tok) throw std::runtime_error("TemplateProcessing: missing special token " + name);
-        auto& dst = seen_a ? p.suffix : p.prefix;
-        for (const auto& id : tok->at("ids").as_array("special_tokens.ids")) {
-          dst.push_back(static_cast<int32_t>(id.as_int("special token id")));
-        }
-      } else {
-        throw tok::Unsupported("TemplateProcessing piece");
-      }
-    }
-    if (!seen_a) throw tok::Unsupported("TemplateProcessing single template without sequence A");
-  } else if (type == "ByteLevel") {
-    // Only adjusts offsets.
-  } else if (type == "Sequence") {
-    for (const auto& sub : v.at("processors").as_array("Sequence.processors")) {
-      tok::PostProcessor q = parse_post_processor(sub);
-      p.prefix.insert(p.prefix.begin(), q.prefix.begin(), q.prefix.end());
-      p.suffix.insert(p.suffix.end(), q.suffix.begin(), q.suffix.end());
-    }
-  } else {
-    throw tok::Unsupported("post-processor " + type);
-  }
-  return p;
-}
-
-// ------------------------------------------------------------------ added tokens
-struct AddedToken {
-  std::string content;
-  int32_t id = 0;
-  bool single_word = false, lstrip = false, rstrip = false, normalized = false, special = false;
-};
-
-// Leftmost-longest matcher over a byte trie.
-class AddedMatcher {
- public:
-  void add(std::string_view pattern, size_t token_index) {
-    if (pattern.empty()) return;
-    uint32_t node = 0;
-    if (nodes_.empty()) nodes_.push_back(-1);
-    for (unsigned char c : pattern) {
-      const uint64_t k = (uint64_t(node) << 8) | c;
-      auto it = children_.find(k);
-      if (it == children_.end()) {
-        const uint32_t fresh = uint32_t(nodes_.size());
-        nodes_.push_back(-1);
-        children_.emplace(k, fresh);
-        node = fresh;
-      } else {
-        node = it->second;
-      }
-    }
-    nodes_[node] = int32_t(token_index);
-    first_[static_cast<unsigned char>(pattern[0])] = true;
-  }
-  bool empty() const { return nodes_.empty(); }
-  // Longest pattern starting at s[i]: sets len and returns the token index, or -1.
-  int32_t longest_at(std::string_view s, size_t i, size_t& len) const {
-    if (!first_[static_cast<unsigned char>(s[i])]) return -1;
-    uint32_t node = 0;
-    int32_t found = -1;
-    for (size_t k = i; k < s.size(); ++k) {
-      auto it = children_.find((uint64_t(node) << 8) | static_cast<unsigned char>(s[k]));
-      if (it == children_.end()) break;
-      node = it->second;
-      if (nodes_[node] >= 0) {
-        found = nodes_[node];
-        len = k + 1 - i;
-      }
-    }
-    return found;
-  }
-
- private:
-  std::vector<int32_t> nodes_;
-  std::unordered_map<uint64_t, uint32_t> children_;
-  bool first_[256] = {};
-};
-
-struct Segment {
-  size_t begin, end;
-  int32_t id;  // -1: text to tokenize
-};
-
-bool is_word_char(char32_t c) { return tok::unicode::has(c, tok::unicode::kWord); }
-bool is_space_char(char32_t c) { return tok::unicode::has(c, tok::unicode::kWhiteSpace); }
-
-char32_t last_char(std::string_view s, size_t end, size_t& start) {
-  size_t k = end - 1;
-  while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
-  start = k;
-  size_t j = k;
-  return tok::next_cp(s, j);
-}
-
-}  // namespace
-
 struct Tokenizer::Impl {
   std::unique_ptr<tok::Normalizer> normalizer;
   std::unique_ptr<tok::PreTokenizer> pre_tokenizer;
   std::unique_ptr<tok::Model> model;
   tok::PostProcessor post;
-  std::vector<AddedToken> added;
-  std::unordered_map<std::string, int32_t> added_ids;
-  AddedMatcher raw_matcher, normalized_matcher;
+  tok::AddedVocabulary added;
   size_t trunc_max = 0;
   bool trunc_left = false;
   int64_t pad_id = -1;
 
-  // Splits s around the added tokens `m` finds (AddedVocabulary::find_matches).
-  void split_added(std::string_view s, const AddedMatcher& m, std::vector<Segment>& out) const {
-    out.clear();
-    if (m.empty()) {
-      out.push_back({0, s.size(), -1});
-      return;
-    }
-    size_t start_offset = 0;
-    size_t i = 0;
-    while (i < s.size()) {
-      size_t len = 0;
-      const int32_t ti = m.longest_at(s, i, len);
-      if (ti < 0) {
-        ++i;
-        continue;
-      }
-      const AddedToken& t = added[ti];
-      size_t start = i, stop = i + len;
-      i = stop;
-      if (t.single_word) {
-        size_t dummy;
-        const bool start_space = start == 0 || !is_word_char(last_char(s, start, dummy));
-        size_t j = stop;
-        const bool stop_space = stop == s.size() || !is_word_char(tok::next_cp(s, j));
-        if (!start_space || !stop_space) continue;
-      }
-      if (t.lstrip) {
-        size_t ns = start;
-        while (ns > 0) {
-          size_t cs;
-          if (!is_space_char(last_char(s, ns, cs))) break;
-          ns = cs;
-        }
-        start = std::max(ns, start_offset);
-      }
-      if (t.rstrip) {
-        while (stop < s.size()) {
-          size_t j = stop;
-          if (!is_space_char(tok::next_cp(s, j))) break;
-          stop = j;
-        }
-      }
-      if (start_offset < start) out.push_back({start_offset, start, -1});
-      out.push_back({start, stop, t.id});
-      start_offset = stop;
-    }
-    if (start_offset != s.size()) out.push_back({start_offset, s.size(), -1});
-  }
-
   // Appends the model ids of one text (no special tokens); stops early once `limit`
   // ids are there when cutting from the right.
   void tokenize_text(std::string_view text, std::vector<int32_t>& ids, Workspace& ws, size_t limit) const {
-    std::vector<Segment> raw, norm;
-    split_added(text, raw_matcher, raw);
+    std::vector<tok::Segment> raw, norm;
+    added.split_raw(text, raw);
     tok::NormText nt;
-    for (const Segment& seg : raw) {
+    for (const tok::Segment& seg : raw) {
       if (!trunc_left && ids.size() >= limit) return;
       if (seg.end == seg.begin) continue;
       if (seg.id >= 0) {
@@ -222,8 +49,8 @@ struct Tokenizer::Impl {
       nt.s.assign(text.data() + seg.begin, seg.end - seg.begin);
       nt.origin = seg.begin == 0;
       if (normalizer) normalizer->normalize(nt, ws);
-      split_added(nt.s, normalized_matcher, norm);
-      for (const Segment& sub : norm) {
+      added.split_normalized(nt.s, norm);
+      for (const tok::Segment& sub : norm) {
         if (sub.end == sub.begin) continue;
         if (sub.id >= 0) {
           ids.push_back(sub.id);
@@ -279,7 +106,7 @@ std::shared_ptr<Tokenizer::Impl> build(const json::Value& root) {
   if (const auto* n = root.find("normalizer"); n && !n->is_null()) impl->normalizer = tok::make_normalizer(*n);
   if (const auto* p = root.find("pre_tokenizer"); p && !p->is_null()) impl->pre_tokenizer = tok::make_pre_tokenizer(*p);
   impl->model = tok::make_model(root.at("model"));
-  if (const auto* p = root.find("post_processor"); p && !p->is_null()) impl->post = parse_post_processor(*p);
+  if (const auto* p = root.find("post_processor"); p && !p->is_null()) impl->post = tok::make_post_processor(*p);
   if (const auto* t = root.find("truncation"); t && !t->is_null()) {
     impl->trunc_max = static_cast<size_t>(t->at("max_length").as_int("truncation.max_length"));
     if (const auto* d = t->find("direction")) impl->trunc_left = d->as_string("truncation.direction") == "Left";
@@ -291,54 +118,8 @@ std::shared_ptr<Tokenizer::Impl> build(const json::Value& root) {
   if (const auto* p = root.find("padding"); p && !p->is_null()) {
     if (const auto* id = p->find("pad_id")) impl->pad_id = id->as_int("padding.pad_id");
   }
-  // Added tokens, with ids assigned the way AddedVocabulary::add_tokens does.
   if (const auto* list = root.find("added_tokens"); list && !list->is_null()) {
-    int64_t next_id = static_cast<int64_t>(impl->model->vocab_size());
-    std::unordered_map<int32_t, size_t> by_id;
-    for (const auto& t : list->as_array("added_tokens")) {
-      AddedToken a;
-      a.content = t.at("content").as_string("added_tokens.content");
-      if (a.content.empty()) continue;
-      if (tok::find_invalid_utf8(a.content) != std::string::npos) throw std::runtime_error("added token is not UTF-8");
-      auto flag = [&](const char* k, bool dflt) {
-        const auto* x = t.find(k);
-        return x && !x->is_null() ? x->as_bool(k) : dflt;
-      };
-      a.special = flag("special", false);
-      a.single_word = flag("single_word", false);
-      a.lstrip = flag("lstrip", false);
-      a.rstrip = flag("rstrip", false);
-      a.normalized = flag("normalized", !a.special);
-      auto known = impl->added_ids.find(a.content);
-      int64_t id;
-      if (known != impl->added_ids.end()) {
-        id = known->second;
-      } else if (int64_t mid = impl->model->token_to_id(a.content); mid >= 0) {
-        id = mid;
-      } else {
-        id = next_id++;
-      }
-      a.id = static_cast<int32_t>(id);
-      impl->added_ids[a.content] = a.id;
-      auto slot = by_id.find(a.id);
-      if (slot != by_id.end()) {
-        impl->added[slot->second] = a;
-      } else {
-        by_id.emplace(a.id, impl->added.size());
-        impl->added.push_back(a);
-      }
-    }
-    Workspace ws;
-    for (size_t i = 0; i < impl->added.size(); ++i) {
-      const AddedToken& a = impl->added[i];
-      if (a.normalized) {
-        tok::NormText nt{a.content, true};
-        if (impl->normalizer) impl->normalizer->normalize(nt, ws);
-        impl->normalized_matcher.add(nt.s, i);
-      } else {
-        impl->raw_matcher.add(a.content, i);
-      }
-    }
+    impl->added.load(*list, *impl->model, impl->normalizer.get());
   }
   return impl;
 }
@@ -393,8 +174,7 @@ size_t Tokenizer::num_special_tokens() const { return impl_->post.added(); }
 int64_t Tokenizer::pad_token_id() const { return impl_->pad_id; }
 
 int64_t Tokenizer::token_to_id(std::string_view token) const {
-  auto it = impl_->added_ids.find(std::string(token));
-  if (it != impl_->added_ids.end()) return it->second;
+  if (int64_t id = impl_->added.token_to_id(token); id >= 0) return id;
   return impl_->model->token_to_id(token);
 }
 

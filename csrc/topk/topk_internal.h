@@ -1,5 +1,6 @@
-// Internal interface between the dispatcher (topk.cpp, compiled for the baseline ISA) and
-// the SIMD kernels (topk_<level>.cpp, each compiled with its own ISA flags).
+// Internal interface between the driver (the topk_*.cpp files topk_driver.h lists,
+// compiled for the baseline ISA) and the SIMD kernels (topk_<level>.cpp, each compiled
+// with its own ISA flags).
 //
 // Everything a kernel file compiles must have internal linkage (static or an anonymous
 // namespace): an inline function or template instantiated in an AVX-512 file and merged by

@@ -24,7 +24,9 @@ from .similarity import (
 from .streaming import encode_file
 from .tokenizer import Tokenizer, UnsupportedTokenizerError
 
-__version__ = "0.1.0"
+from ._core import version as _native_version
+
+__version__: str = _native_version()  # pyproject.toml's, compiled into the native core
 
 __all__ = [
     "Encoder",

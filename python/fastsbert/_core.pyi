@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels']
+__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels', 'version']
 class FastsbertError(RuntimeError):
     """
     Base of fastsbert's native errors; raised as such for runtime failures (ONNX Runtime cannot load or run the model).
@@ -169,4 +169,8 @@ def topk_simd_level() -> str:
 def topk_simd_levels() -> list[str]:
     """
     SIMD levels this build carries and this machine runs.
+    """
+def version() -> str:
+    """
+    fastsbert's version (pyproject.toml's), as compiled into the native core.
     """

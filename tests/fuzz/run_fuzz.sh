@@ -13,7 +13,6 @@ python=${2:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$python" scripts/gen_unicode_tables.py "$work/unicode_tables.cpp"
 "$python" - "$work" <<'PY'
 import random, sys
 from pathlib import Path
@@ -34,7 +33,7 @@ for p in paths[:3]:
 PY
 export FASTSBERT_FUZZ_TOKENIZERS=$(cat "$work/tokenizers.txt")
 
-srcs=(tests/fuzz/fuzz_tokenizer.cpp csrc/tokenizer/*.cpp csrc/common/json.cpp csrc/common/parallel.cpp "$work/unicode_tables.cpp")
+srcs=(tests/fuzz/fuzz_tokenizer.cpp csrc/tokenizer/*.cpp csrc/common/json.cpp csrc/common/parallel.cpp)
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
        -Icsrc/include -Icsrc -pthread)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

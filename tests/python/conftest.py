@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -93,3 +95,29 @@ def tiny_st_model(tmp_path_factory, data_dir):
         return cache[key]
 
     return make
+
+
+def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Runs cmd, capturing its output; fails the test with that output when it fails."""
+    out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    command = " ".join(map(str, cmd))
+    assert out.returncode == 0, f"{command} exited {out.returncode}:\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def cmake_generator() -> list[str]:
+    return ["-G", "Ninja"] if shutil.which("ninja") else []
+
+
+@pytest.fixture(scope="session")
+def cpp_build(tmp_path_factory) -> Path:
+    """The plain C++ tree (libfastsbert and the C++ tests, no Python module), configured and
+    built once per session in a temporary folder."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("cmake not on PATH")
+    build = tmp_path_factory.mktemp("cpp-build")
+    run_checked([cmake, "-S", str(REPO_ROOT), "-B", str(build), *cmake_generator(),
+                 "-DFASTSBERT_BUILD_TESTS=ON", "-DFASTSBERT_BUILD_PYTHON=OFF"])
+    run_checked([cmake, "--build", str(build), "--parallel", "2"])
+    return build

@@ -1,0 +1,150 @@
+// Top-k dispatch: which SIMD level runs, thread counts, the argument checks every entry
+// point makes, row norms and aligned buffers. Compiled for the baseline ISA; the kernels
+// live in topk_<level>.cpp.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <stdexcept>
+
+#include "common/cpu_features.h"
+#include "common/parallel.h"
+#include "topk/topk_driver.h"
+
+namespace fastsbert {
+namespace topk_detail {
+namespace {
+
+const KernelOps* ops_for(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::scalar: return kernel_ops_scalar();
+    case SimdLevel::avx2: return kernel_ops_avx2();
+    case SimdLevel::avx512: return kernel_ops_avx512();
+  }
+  return nullptr;
+}
+
+bool level_runs(SimdLevel level) {
+  if (!ops_for(level)) return false;
+  // Off x86 the features read false and only scalar has kernels.
+  if (level == SimdLevel::avx2) return cpu_features_detected().avx2;
+  if (level == SimdLevel::avx512) return cpu_features_detected().avx512;
+  return level == SimdLevel::scalar;
+}
+
+}  // namespace
+
+const KernelOps& active_ops() { return *ops_for(topk_simd_level()); }
+
+size_t block_cols(const KernelOps& ops, size_t d) {
+  size_t c = std::max(kMinBlockCols, kBlockBytes / (std::max<size_t>(d, 1) * sizeof(float)));
+  return (c + ops.nr - 1) / ops.nr * ops.nr;
+}
+
+int resolve_threads(int requested) {
+  if (requested < 0) {
+    throw std::invalid_argument("threads must be >= 0 (0: all available CPUs), got " +
+                                std::to_string(requested));
+  }
+  return thread_count(requested);
+}
+
+void check_options(const TopkOptions& opt) { resolve_threads(opt.threads); }
+
+void check_cpu_only(const TopkOptions& opt, const char* what) {
+  if (opt.device != "cpu") {
+    throw std::invalid_argument(std::string(what) + ": device must be \"cpu\", got \"" +
+                                opt.device + "\"");
+  }
+}
+
+void check_matrix(const MatrixView& m, const char* name) {
+  if (m.rows > 0 && m.cols > 0 && !m.data) {
+    throw std::invalid_argument(std::string(name) + ": null data");
+  }
+  if (m.rows > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    throw std::invalid_argument(std::string(name) + ": more than 2^31 - 1 rows");
+  }
+}
+
+// Inverse L2 norms (cosine) and the finiteness check, which the norm gives for free: a
+// row's sum of squares is finite exactly when all its values are finite (values beyond
+// ~1e154 would overflow it and are rejected too). Zero rows get 0: they score 0.
+std::vector<float> inverse_norms(const MatrixView& m, const char* name, int threads,
+                                 const CancelToken* cancel) {
+  std::vector<float> inv(m.rows);
+  std::atomic<size_t> bad{m.rows};
+  // Small inputs stay on one thread: starting threads would cost more than the work.
+  constexpr size_t kValuesPerThread = 65536;
+  const int t = static_cast<int>(std::min<size_t>(
+      static_cast<size_t>(threads), std::max<size_t>(1, m.rows * m.cols / kValuesPerThread)));
+  parallel_for(row_items(m.rows), t, cancel, [&](size_t item, size_t) {
+    const size_t lo = item * kRowsPerItem, hi = std::min(m.rows, lo + kRowsPerItem);
+    for (size_t i = lo; i < hi; ++i) {
+      const float* r = m.data + i * m.cols;
+      double s = 0.0;
+      for (size_t k = 0; k < m.cols; ++k) s += static_cast<double>(r[k]) * r[k];
+      if (!std::isfinite(s)) {
+        size_t cur = bad.load();
+        while (i < cur && !bad.compare_exchange_weak(cur, i)) {
+        }
+        return;
+      }
+      inv[i] = s > 0.0 ? static_cast<float>(1.0 / std::sqrt(s)) : 0.0f;
+    }
+  });
+  if (bad.load() < m.rows) {
+    throw std::invalid_argument(std::string(name) + " contains NaN or infinity (row " +
+                                std::to_string(bad.load()) + ")");
+  }
+  return inv;
+}
+
+AlignedFloats alloc_floats(size_t n) {
+  const size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) throw std::bad_alloc();
+  return AlignedFloats(static_cast<float*>(p));
+}
+
+}  // namespace topk_detail
+
+using namespace topk_detail;
+
+const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::scalar: return "scalar";
+    case SimdLevel::avx2: return "avx2";
+    case SimdLevel::avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+std::vector<SimdLevel> topk_supported_simd_levels() {
+  std::vector<SimdLevel> out;
+  for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512})
+    if (level_runs(l)) out.push_back(l);
+  return out;
+}
+
+SimdLevel topk_simd_level() {
+  const char* env = std::getenv("FASTSBERT_SIMD");
+  if (env && *env) {
+    for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
+      if (std::strcmp(env, simd_level_name(l)) == 0) {
+        if (!level_runs(l)) {
+          throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                                      ": this machine or build cannot run that level");
+        }
+        return l;
+      }
+    }
+    throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                                ": expected scalar, avx2 or avx512");
+  }
+  return topk_supported_simd_levels().back();
+}
+
+}  // namespace fastsbert
