@@ -1,8 +1,10 @@
 """Binary embeddings: Hamming top-k (+ float rescoring) against exact float top-k.
 
     python bench/bench_binary.py                       # 20k real sentences, embedded here
-    fastsbert encode corpus.txt corpus.npy             # once: the whole corpus (147k) ...
-    python bench/bench_binary.py --embeddings corpus.npy   # ... then reuse its vectors
+    # once, the whole corpus (147k sentences), then reuse its vectors:
+    zcat ../shared/data/corpus/sentences.tsv.gz |
+        fastsbert encode - corpus.npy --format tsv --field sentence
+    python bench/bench_binary.py --embeddings corpus.npy
 
 Real corpus: the sentences of ../shared/data/corpus embedded with all-MiniLM-L6-v2 (the
 first --n, or every row of --embeddings, a float .npy in corpus order); the first
