@@ -17,7 +17,7 @@ and the speed against float top-k on that same corpus, so the trade-off reads in
 Speed at scale: --synthetic random unit vectors (384-d) searched with the same queries.
 
 Timing: the searches take turns, --repeats rounds, and each is reported as its median, so
-load that drifts during the run touches every method alike; all use every CPU. Packing
+load that drifts during the run touches every method alike; default threads (every CPU). Packing
 the corpus bits is index building and is not timed, as float vectors' loading is not.
 """
 
