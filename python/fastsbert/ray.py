@@ -63,6 +63,19 @@ class Embedder:
         return batch
 
 
+def _actor_pool(concurrency: int | tuple[int, int] | None):
+    """The actor pool for ``concurrency`` (Ray's ``concurrency=`` argument is deprecated
+    since Ray 2.51 in favour of ``compute=``); None leaves the choice to Ray."""
+    if concurrency is None:
+        return None
+    from ray.data import ActorPoolStrategy
+
+    if isinstance(concurrency, tuple) and len(concurrency) == 2:
+        low, high = (check_int(c, "concurrency") for c in concurrency)
+        return ActorPoolStrategy(min_size=low, max_size=high)
+    return ActorPoolStrategy(size=check_int(concurrency, "concurrency"))
+
+
 def embed(
     dataset: Any,
     column: str = "text",
@@ -117,6 +130,6 @@ def embed(
         },
         batch_size=rows_per_call,
         batch_format="numpy",
-        concurrency=concurrency,
+        compute=_actor_pool(concurrency),
         num_cpus=num_cpus,
     )
