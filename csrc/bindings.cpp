@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -458,6 +459,33 @@ py::tuple topk_hamming(const py::array& queries_in, const py::array& corpus_in, 
   return py::make_tuple(distances, indices);
 }
 
+py::tuple rescore(const py::array& queries_in, const py::array& corpus_in,
+                  const py::array& candidates_in, int64_t k_in, int threads) {
+  const auto queries = require_matrix(queries_in, "rescore query");
+  const auto corpus = require_matrix(corpus_in, "rescore corpus");
+  if (!candidates_in.dtype().is(py::dtype::of<int64_t>()) || candidates_in.ndim() != 2 ||
+      !(candidates_in.flags() & py::array::c_style) ||
+      static_cast<size_t>(candidates_in.shape(0)) != queries.rows) {
+    throw py::value_error("candidates: expected a C-contiguous int64 array (queries, m)");
+  }
+  const size_t per_query = static_cast<size_t>(candidates_in.shape(1));
+  const size_t k = std::min(require_count(k_in, "k"), per_query);
+  fastsbert::CancelToken cancel;
+  fastsbert::TopkOptions o;
+  o.threads = threads;
+  o.cancel = &cancel;
+  const auto q = static_cast<py::ssize_t>(queries.rows);
+  py::array_t<float> scores({q, static_cast<py::ssize_t>(k)});
+  py::array_t<int64_t> indices({q, static_cast<py::ssize_t>(k)});
+  float* s = scores.mutable_data();
+  int64_t* i = indices.mutable_data();
+  const auto* cand = static_cast<const int64_t*>(candidates_in.data());
+  run_interruptible(cancel, [&] {
+    fastsbert::rescore_candidates(queries, corpus, cand, per_query, k, s, i, o);
+  });
+  return py::make_tuple(scores, indices);
+}
+
 py::tuple topk_pairs(const py::array& x_in, int64_t k, int64_t max_pairs,
                      const std::string& metric, int threads) {
   const auto x = require_matrix(x_in, "embeddings");
@@ -698,6 +726,11 @@ sequence to that many tokens, special tokens included.)doc")
         py::arg("threads") = 0,
         "Exact Hamming top-k of packed uint8 bit vectors: (distances (q, k') int32, indices "
         "(q, k') int64), nearest first, ties to the lower index.");
+  m.def("rescore", &rescore, py::arg("queries"), py::arg("corpus"), py::arg("candidates"),
+        py::arg("k"), py::arg("threads") = 0,
+        "Re-ranks candidate corpus rows (int64 (q, m)) by exact cosine similarity of the float "
+        "vectors: (scores (q, k') float32, indices (q, k') int64), best first, ties to the "
+        "lower index; only candidate rows are read.");
   m.def("hamming_simd_level",
         [] { return std::string(fastsbert::simd_level_name(fastsbert::hamming_simd_level())); },
         "The level the Hamming kernel runs with now (scalar, avx2: POPCNT, avx512: VPOPCNTDQ).");

@@ -66,18 +66,21 @@ def _as_packed(x: object, name: str) -> np.ndarray:
 
 
 def _rescore(query: np.ndarray, corpus: np.ndarray, candidates: np.ndarray, k: int,
-             metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Exact float scores of each query's candidate rows; the best ``k``, best first."""
-    q = _as_matrix(query, "rescore query").astype(np.float32, copy=False)
-    rows = np.asarray(corpus)[candidates]  # (q, m, dim): only the candidates are read
-    scores = np.einsum("qd,qmd->qm", q, rows.astype(np.float32, copy=False))
-    if metric == "cosine":
-        norms = np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(rows, axis=2)
-        scores = np.divide(scores, norms, out=np.zeros_like(scores), where=norms > 0)
-    # Descending score, ties to the lower index, as everywhere else.
-    order = np.lexsort((candidates, -scores), axis=1)[:, :k]
-    return (np.take_along_axis(scores, order, 1).astype(np.float32),
-            np.take_along_axis(candidates, order, 1))
+              threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine scores of each query's candidate rows; the best ``k``, best first."""
+    q = np.ascontiguousarray(_as_matrix(query, "rescore query"), dtype=np.float32)
+    corpus = np.asarray(corpus)
+    candidates = np.ascontiguousarray(candidates, dtype=np.int64)
+    if corpus.dtype == np.float32 and corpus.flags.c_contiguous:
+        # Native: reads only the candidate rows (the corpus may be a memory map).
+        return _core.rescore(q, corpus, candidates, k, threads)
+    # Another dtype or layout: the candidate rows alone, converted once. np.unique sorts,
+    # so local row order is corpus order and ties still go to the lower index.
+    rows, local = np.unique(candidates, return_inverse=True)
+    sub = np.ascontiguousarray(_as_matrix(corpus, "rescore corpus")[rows], dtype=np.float32)
+    scores, picked = _core.rescore(q, sub, local.reshape(candidates.shape).astype(np.int64), k,
+                                   threads)
+    return scores, rows[picked]
 
 
 def _check_count(value: object, name: str, limit: int) -> int:
@@ -139,7 +142,7 @@ def topk(
         _, candidates = _core.hamming_search(q, c, min(k * multiplier, c.shape[0]),
                                              check_threads(threads))
         query_float, corpus_float = rescore
-        return _rescore(query_float, corpus_float, candidates, k, "cosine")
+        return _rescore(query_float, corpus_float, candidates, k, check_threads(threads))
     if rescore is not None:
         raise ValueError("rescore applies to metric='hamming' only")
     q = _as_matrix(queries, "queries")

@@ -78,6 +78,44 @@ def test_rescoring_with_float_vectors(stsb_test_sentences):
     assert [[h["corpus_id"] for h in row] for row in hits] == idx.tolist()
 
 
+def test_rescoring_reads_any_float_corpus(tmp_path):
+    """A float16 memory map, a strided view and zero rows rescore like NumPy's cosine;
+    candidates outside the corpus are refused by name."""
+    from fastsbert import _core
+
+    rng = np.random.default_rng(5)
+    queries = rng.standard_normal((7, 40)).astype(np.float32)
+    corpus = rng.standard_normal((300, 40)).astype(np.float32)
+    corpus[[3, 17]] = 0.0
+    candidates = np.stack([rng.choice(300, 30, replace=False) for _ in range(7)])
+    candidates[:, 0] = 3  # a zero vector scores 0
+
+    def numpy_rescore(corpus64):
+        rows = corpus64[candidates]
+        dots = np.einsum("qd,qmd->qm", queries.astype(np.float64), rows)
+        norms = np.linalg.norm(queries, axis=1)[:, None] * np.linalg.norm(rows, axis=2)
+        cos = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+        order = np.lexsort((candidates, -cos), axis=1)[:, :6]
+        return np.take_along_axis(cos, order, 1), np.take_along_axis(candidates, order, 1)
+
+    half = np.lib.format.open_memmap(tmp_path / "c.npy", mode="w+", dtype=np.float16,
+                                     shape=corpus.shape)
+    half[:] = corpus
+    wide = np.zeros((300, 80), np.float32)
+    wide[:, ::2] = corpus
+    for stored in (corpus, half, wide[:, ::2]):
+        want_scores, want_idx = numpy_rescore(np.asarray(stored, np.float64))
+        scores, idx = sim._rescore(queries, stored, candidates, 6, 1)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+    bad = candidates.copy()
+    bad[2, 4] = 300
+    with pytest.raises(ValueError, match="candidate 300 is not a corpus row"):
+        _core.rescore(queries, corpus, bad, 6)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        _core.rescore(queries[:, :39].copy(), corpus, candidates, 6)
+
+
 def test_bad_inputs():
     u = np.zeros((2, 6), np.uint8)
     with pytest.raises(TypeError, match="packed uint8"):

@@ -31,6 +31,16 @@ struct PackedView {
 void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* distances,
                     int64_t* indices, const TopkOptions& options = {});
 
+// Re-ranks candidates by exact cosine similarity of float vectors, as in binary retrieval
+// with rescoring: `candidates` is (queries.rows, per_query) corpus row numbers (e.g. the
+// indices hamming_search returned); `scores` and `indices` receive, per query, the best
+// min(k, per_query) of them, best first, ties to the lower index. A zero vector scores 0.
+// Only the candidate rows of `corpus` are read, so it may be a memory-mapped file.
+// std::invalid_argument for a dimension mismatch or a candidate outside the corpus.
+void rescore_candidates(MatrixView queries, MatrixView corpus, const int64_t* candidates,
+                        size_t per_query, size_t k, float* scores, int64_t* indices,
+                        const TopkOptions& options = {});
+
 // The level hamming_search runs with now: topk_simd_level() (which honours FASTSBERT_SIMD),
 // lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ.
 SimdLevel hamming_simd_level();
