@@ -51,11 +51,8 @@ std::vector<float> embed(const fastsbert::Encoder& enc, const std::vector<std::s
 }  // namespace
 
 int main() {
-  const char* model = std::getenv("FASTSBERT_TEST_MODEL");
-  if (!model || !*model) {
-    std::fprintf(stderr, "FASTSBERT_TEST_MODEL not set; skipping\n");
-    return 77;
-  }
+  const char* model = fastsbert_test::test_model();
+  if (!model) return fastsbert_test::kSkipped;
   fastsbert::EncoderOptions options;
   options.threads = 2;  // fastsbert's tokenizer threads and ONNX Runtime's pool both run
   const fastsbert::Encoder enc(model, options);

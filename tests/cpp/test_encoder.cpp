@@ -32,11 +32,8 @@ void expect_error(Fn fn, const std::string& needle, const std::string& what) {
 }  // namespace
 
 int main() {
-  const char* model = std::getenv("FASTSBERT_TEST_MODEL");
-  if (!model || !*model) {
-    std::fprintf(stderr, "FASTSBERT_TEST_MODEL not set; skipping\n");
-    return 77;
-  }
+  const char* model = fastsbert_test::test_model();
+  if (!model) return fastsbert_test::kSkipped;
   fastsbert::Encoder enc(model);
   const int64_t dim = enc.dim();
   check(dim > 0, "dim is positive");

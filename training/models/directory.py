@@ -25,12 +25,13 @@ from typing import Any
 
 from torch import nn
 
+from ...model_cache import resolve_source
 from ..errors import UnsupportedModelError
 from ._files import read_json, read_json_object, write_json
 from .dense import Dense
 from .normalize import Normalize
 from .pooling import Pooling
-from .transformer import Transformer, resolve_model_source
+from .transformer import Transformer
 
 MODULES_NAME = "modules.json"
 MODEL_CONFIG_NAME = "config_sentence_transformers.json"
@@ -96,7 +97,7 @@ def read_directory(
     ``cache_folder`` then pick the revision and cache. ``model_args`` go to the encoder's
     ``from_pretrained``. Errors name the directory and the file at fault.
     """
-    root = resolve_model_source(path, revision=revision, token=token, cache_folder=cache_folder)
+    root = resolve_source(path, revision=revision, token=token, cache_folder=cache_folder)
     if not root.is_dir():
         raise NotADirectoryError(f"{root}: not a directory")
     if not (root / MODULES_NAME).is_file():

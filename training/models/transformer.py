@@ -10,6 +10,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from ...model_cache import resolve_source
 from ..errors import UnsupportedModelError
 from ._files import read_json_object, write_json
 
@@ -30,20 +31,6 @@ _ARG_KEYS = {
     "config_args": ("config_args", "config_kwargs"),
 }
 _ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def resolve_model_source(
-    name_or_path: str | os.PathLike,
-    *,
-    revision: str | None = None,
-    token: str | bool | None = None,
-    cache_folder: str | os.PathLike | None = None,
-) -> Path:
-    """The local directory of ``name_or_path``: a path that exists, else a Hub id looked up
-    (and downloaded unless ``HF_HUB_OFFLINE``) in the Hugging Face cache."""
-    from ...model_cache import resolve_source
-
-    return resolve_source(name_or_path, revision=revision, token=token, cache_folder=cache_folder)
 
 
 class Transformer(nn.Module):
@@ -87,7 +74,7 @@ class Transformer(nn.Module):
             "token": model_args.pop("token", None),
             "cache_folder": cache_dir,
         }
-        source = resolve_model_source(model_name_or_path, **hub)
+        source = resolve_source(model_name_or_path, **hub)
         if not (source / "config.json").is_file():
             raise FileNotFoundError(f"{source}: missing config.json (Transformer module)")
         try:
@@ -97,7 +84,7 @@ class Transformer(nn.Module):
             raise OSError(f"{source}: cannot load the encoder: {exc}") from exc
         tokenizer_source = source
         if tokenizer_name_or_path is not None:
-            tokenizer_source = resolve_model_source(tokenizer_name_or_path, **hub)
+            tokenizer_source = resolve_source(tokenizer_name_or_path, **hub)
         if max_seq_length is not None:
             tokenizer_args.setdefault("model_max_length", max_seq_length)
         try:
