@@ -314,7 +314,7 @@ py::list text_list(const py::handle& texts) {
 // ---------------------------------------------------------------- engine
 py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::array& ids_in,
                                       const py::array& offsets_in, int batch_size,
-                                      py::object progress) {
+                                      py::object progress, int64_t prompt_length) {
   auto ids = require_1d<int64_t>(ids_in, "ids");
   auto offsets = require_1d<int64_t>(offsets_in, "offsets");
   if (offsets.size() < 1) throw py::value_error("offsets: expected n + 1 entries");
@@ -334,13 +334,15 @@ py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::
   opts.batch_size = batch_size;
   opts.progress = relay.sink();
   opts.cancel = &cancel;
+  opts.prompt_length = prompt_length;
   float* dst = out.mutable_data();
   run_interruptible(cancel, [&] { self.encode_ids(seqs, dst, opts); }, &relay);
   return out;
 }
 
 py::array_t<float> encoder_encode_texts(const fastsbert::Encoder& self, const py::list& texts,
-                                        int batch_size, const py::object& progress) {
+                                        int batch_size, const py::object& progress,
+                                        int64_t prompt_length) {
   std::vector<py::object> keep;
   const auto views = utf8_views(texts, keep);
   py::array_t<float> out({static_cast<py::ssize_t>(views.size()),
@@ -351,6 +353,7 @@ py::array_t<float> encoder_encode_texts(const fastsbert::Encoder& self, const py
   opts.batch_size = batch_size;
   opts.progress = relay.sink();
   opts.cancel = &cancel;
+  opts.prompt_length = prompt_length;
   float* dst = out.mutable_data();
   run_interruptible(cancel, [&] { self.encode(views, dst, opts); }, &relay);
   return out;
@@ -621,11 +624,14 @@ PYBIND11_MODULE(_core, m) {
            "Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)); "
            "each cut to max_length tokens (0: max_seq_length).")
       .def("encode_texts", &encoder_encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
-           py::arg("progress") = py::none(),
-           "Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.")
+           py::arg("progress") = py::none(), py::arg("prompt_length") = 0,
+           "Tokenizes natively and embeds; returns a (n, dim) float32 array in input order. "
+           "prompt_length: leading tokens pooling leaves out (include_prompt=false models).")
       .def("encode_ids", &encoder_encode_ids, py::arg("ids"), py::arg("offsets"),
            py::arg("batch_size") = 32, py::arg("progress") = py::none(),
-           "Embeds CSR token sequences; returns a (n, dim) float32 array in input order.");
+           py::arg("prompt_length") = 0,
+           "Embeds CSR token sequences; returns a (n, dim) float32 array in input order. "
+           "prompt_length: leading tokens pooling leaves out (include_prompt=false models).");
   m.def("onnxruntime_version", &fastsbert::onnxruntime_version);
 
   // ---------------------------------------------------------------- tokenizer

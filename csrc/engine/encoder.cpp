@@ -115,7 +115,7 @@ struct Encoder::Impl {
   Ort::Session& session_for(size_t batches) const;
   void run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
                  const engine::Batch& batch, const TokenSequences& seqs, BatchBuffers& buf,
-                 float* out, RunsInFlight& runs, const CancelToken* cancel) const;
+                 float* out, RunsInFlight& runs, const EncodeOptions& options) const;
 };
 
 Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
@@ -259,7 +259,8 @@ Ort::Session& Encoder::Impl::session_for(size_t batches) const {
 void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
                               const engine::Batch& batch, const TokenSequences& seqs,
                               BatchBuffers& buf, float* out, RunsInFlight& runs,
-                              const CancelToken* cancel) const {
+                              const EncodeOptions& options) const {
+  const CancelToken* cancel = options.cancel;
   const int64_t rows = static_cast<int64_t>(batch.end - batch.begin);
   const int64_t len = batch.max_len;
   const size_t cells = static_cast<size_t>(rows * len);
@@ -279,7 +280,15 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
   auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   std::vector<Ort::Value> values;
   values.reserve(ort->input_names.size());
+  // One value for the whole batch: the graph reads it as a tensor of shape (1,).
+  int64_t prompt_length = options.prompt_length;
+  const std::array<int64_t, 1> one{1};
   for (const auto& name : model.inputs) {
+    if (name == "prompt_length") {
+      values.push_back(Ort::Value::CreateTensor<int64_t>(mem, &prompt_length, 1, one.data(),
+                                                         one.size()));
+      continue;
+    }
     std::vector<int64_t>& src = name == "input_ids"        ? buf.input_ids
                                 : name == "attention_mask" ? buf.attention_mask
                                                            : buf.token_type_ids;
@@ -330,6 +339,16 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
     throw InvalidArgument("batch_size must be at least 1, got " +
                           std::to_string(options.batch_size));
   }
+  if (options.prompt_length < 0) {
+    throw InvalidArgument("prompt_length must not be negative, got " +
+                          std::to_string(options.prompt_length));
+  }
+  if (options.prompt_length > 0 && std::find(im.model.inputs.begin(), im.model.inputs.end(),
+                                             "prompt_length") == im.model.inputs.end()) {
+    throw InvalidArgument("prompt_length applies to models whose pooling leaves the prompt "
+                          "out (exported with include_prompt=false); " + im.model.path +
+                          " pools every token");
+  }
   const int64_t max_len = im.model.config.max_seq_length;
   if (seqs.offsets[0] != 0) throw InvalidArgument("encode_ids: offsets[0] must be 0");
   for (size_t i = 0; i < seqs.count; ++i) {
@@ -356,7 +375,7 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
   try {
     parallel_for(n_batches, im.workers, options.cancel, [&](size_t b, size_t worker) {
       const engine::Batch& batch = plan.batches[b];
-      im.run_batch(run_session, plan, batch, seqs, buffers[worker], out, runs, options.cancel);
+      im.run_batch(run_session, plan, batch, seqs, buffers[worker], out, runs, options);
       const size_t rows = batch.end - batch.begin;
       const size_t now = done.fetch_add(rows) + rows;
       if (worker == 0 && options.progress) options.progress(now);  // worker 0: calling thread

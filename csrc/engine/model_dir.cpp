@@ -143,7 +143,8 @@ ModelDir read_model_dir(const std::string& path) {
   for (const json::Value& name : inputs.as_array()) {
     if (!name.is_string() || !is_known_input(name.as_string())) {
       cfg.fail("key \"inputs\" holds " + describe(name) +
-               ", which is not one of \"input_ids\", \"attention_mask\", \"token_type_ids\"");
+               ", which is not one of \"input_ids\", \"attention_mask\", \"token_type_ids\", "
+               "\"prompt_length\"");
     }
     if (std::find(md.inputs.begin(), md.inputs.end(), name.as_string()) != md.inputs.end()) {
       cfg.fail("key \"inputs\" lists \"" + name.as_string() + "\" twice");

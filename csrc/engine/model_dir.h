@@ -16,7 +16,9 @@ struct ModelDir {
 };
 
 // Graph inputs fastsbert knows how to fill.
-inline constexpr const char* kInputNames[] = {"input_ids", "attention_mask", "token_type_ids"};
+// prompt_length: the tokens pooling leaves out (models with include_prompt=false).
+inline constexpr const char* kInputNames[] = {"input_ids", "attention_mask", "token_type_ids",
+                                              "prompt_length"};
 bool is_known_input(const std::string& name);
 
 // Reads the directory and validates fastsbert.json: the type of every key fastsbert reads,

@@ -33,13 +33,13 @@ class UnsupportedTokenizerError(FastsbertError):
 class Encoder:
     def __init__(self, model_dir: str, device: str = 'cpu', threads: typing.SupportsInt | typing.SupportsIndex = 0, ort_library: str = '', dtype: str = 'float32') -> None:
         ...
-    def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None, prompt_length: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
         """
-        Embeds CSR token sequences; returns a (n, dim) float32 array in input order.
+        Embeds CSR token sequences; returns a (n, dim) float32 array in input order. prompt_length: leading tokens pooling leaves out (include_prompt=false models).
         """
-    def encode_texts(self, texts: list, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    def encode_texts(self, texts: list, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None, prompt_length: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
         """
-        Tokenizes natively and embeds; returns a (n, dim) float32 array in input order.
+        Tokenizes natively and embeds; returns a (n, dim) float32 array in input order. prompt_length: leading tokens pooling leaves out (include_prompt=false models).
         """
     def tokenize(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """

@@ -104,10 +104,12 @@ class Encoder:
             raise ValueError(f"default_prompt_name {default_prompt_name!r} is not one of the "
                              f"prompts {sorted(self.prompts)}")
         self.default_prompt_name: str | None = default_prompt_name
-        # A model whose pooling leaves the prompt's tokens out: the exported graph pools
-        # every token, so a prompt would change its vectors where sentence-transformers'
-        # would not.
+        # A model whose pooling leaves the prompt's tokens out (include_prompt=false): its
+        # graph takes their count as the input "prompt_length". An export made before that
+        # input existed pools every token, so a prompt would change its vectors where
+        # sentence-transformers' would not: such a model refuses prompts.
         self._pools_prompt = bool(config.get("include_prompt", True))
+        self._takes_prompt_length = "prompt_length" in config.get("inputs", ())
 
     def _check_truncate_dim(self, truncate_dim: int | None) -> int | None:
         if truncate_dim is None:
@@ -136,12 +138,27 @@ class Encoder:
         elif self.default_prompt_name is not None:
             prompt = self.prompts[self.default_prompt_name]
         prompt = prompt or ""
-        if prompt and not self._pools_prompt:
+        if prompt and not self._pools_prompt and not self._takes_prompt_length:
             raise ValueError(
                 f"{self.model_dir}: this model's pooling leaves prompt tokens out "
-                "(include_prompt=false), which the exported graph cannot do; encode without "
-                "a prompt, or re-export the model with include_prompt=true")
+                "(include_prompt=false), and this export has no prompt_length input; "
+                "export it again with this version of fastsbert, or encode without a prompt")
         return prompt
+
+    @property
+    def excludes_prompt(self) -> bool:
+        """Whether pooling leaves the prompt's tokens out (include_prompt=false), as the
+        model's Pooling was configured."""
+        return not self._pools_prompt
+
+    def prompt_length(self, prompt: str) -> int:
+        """The leading tokens pooling leaves out for texts starting with ``prompt`` (0 for
+        a model that pools every token): sentence-transformers' count, the prompt's
+        tokens with its special tokens, less a trailing special token."""
+        if not prompt or self._pools_prompt:
+            return 0
+        ids, offsets = self._tokenize([prompt], None)
+        return int(offsets[1]) - (1 if self._layout().suffix else 0)
 
     def _load_tokenizer(self):
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
@@ -218,11 +235,15 @@ class Encoder:
         return self._tokenize(items, limit)
 
     def encode_tokens(
-        self, ids: np.ndarray, offsets: np.ndarray, batch_size: int = 32
+        self, ids: np.ndarray, offsets: np.ndarray, batch_size: int = 32, prompt_length: int = 0
     ) -> np.ndarray:
         """Embeds token sequences in the CSR form :meth:`tokenize` returns (each at most
-        max_seq_length long): float32 (n, dim), without tokenizing again."""
-        return self._core.encode_ids(ids, offsets, batch_size=check_int(batch_size, "batch_size"))
+        max_seq_length long): float32 (n, dim), without tokenizing again.
+        ``prompt_length`` (see :meth:`prompt_length`) applies to models whose pooling
+        leaves the prompt out."""
+        return self._core.encode_ids(ids, offsets, batch_size=check_int(batch_size, "batch_size"),
+                                     prompt_length=check_int(prompt_length, "prompt_length",
+                                                             minimum=0))
 
     def _tokenize(self, items: list, max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         if self._tokenizer is None:
@@ -307,6 +328,7 @@ class Encoder:
                 bar.update(done - bar.n)
 
         prompt_tokens = 0
+        skip = self.prompt_length(prompt)  # tokens pooling leaves out
         if prompt:
             check_str_items(items)
             items = [prompt + t for t in items]
@@ -319,15 +341,16 @@ class Encoder:
                                         self._layout(), chunk_overlap, prompt_tokens)
                 if bar is not None:
                     bar.total = len(windows.owner)
-                rows = self._core.encode_ids(windows.ids, windows.offsets,
-                                             batch_size=batch_size, progress=progress)
+                rows = self._core.encode_ids(windows.ids, windows.offsets, batch_size=batch_size,
+                                             progress=progress, prompt_length=skip)
                 out = pool_windows(rows, windows, len(items), self.normalized)
             elif self._tokenizer is None:  # native: tokenize + embed in one GIL-free call
-                out = self._core.encode_texts(items, batch_size=batch_size, progress=progress)
+                out = self._core.encode_texts(items, batch_size=batch_size, progress=progress,
+                                              prompt_length=skip)
             else:
                 ids, offsets = self._tokenize(items, self.max_seq_length)
                 out = self._core.encode_ids(
-                    ids, offsets, batch_size=batch_size, progress=progress
+                    ids, offsets, batch_size=batch_size, progress=progress, prompt_length=skip
                 )
         finally:
             if bar is not None:

@@ -4,7 +4,8 @@ The exported directory holds everything the torch-free runtime needs:
 
 ``model.onnx``
     inputs ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the tokenizer
-    produces them), all int64 of shape (batch, seq); one output ``sentence_embedding``,
+    produces them), all int64 of shape (batch, seq) (and ``prompt_length``, int64 (1,),
+    when the Pooling leaves the prompt's tokens out); one output ``sentence_embedding``,
     float32 of shape (batch, dim): encoder + pooling (+ Dense layers) (+ L2 normalisation).
 ``tokenizer.json`` (+ the other tokenizer files)
     padding off, truncation to ``max_seq_length`` (right, longest_first, stride 0): the
@@ -39,6 +40,9 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "fastsbert.json"
 MODEL_NAME = "model.onnx"
 OUTPUT_NAME = "sentence_embedding"
+# The graph input of a model whose Pooling leaves the prompt out (include_prompt=false):
+# int64 of shape (1,), the leading tokens of every row that pooling skips.
+PROMPT_LENGTH = "prompt_length"
 
 # Architectures whose position ids start at pad_token_id + 1, so that fewer than
 # max_position_embeddings tokens fit.
@@ -117,8 +121,9 @@ def _pooling_of(model):
     return next(m for m in model if isinstance(m, Pooling))
 
 
-def _graph_module(model):
-    """``model`` as a function of the graph's inputs, returning ``sentence_embedding``."""
+def _graph_module(model, input_names: list[str]):
+    """``model`` as a function of the graph's inputs (positional, in ``input_names``
+    order), returning ``sentence_embedding``."""
     import torch
 
     class SentenceEmbedding(torch.nn.Module):
@@ -126,11 +131,8 @@ def _graph_module(model):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None):
-            features = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                features["token_type_ids"] = token_type_ids
-            return self.model(features)[OUTPUT_NAME]
+        def forward(self, *inputs):
+            return self.model(dict(zip(input_names, inputs)))[OUTPUT_NAME]
 
     return SentenceEmbedding().eval()
 
@@ -197,6 +199,9 @@ def _sample_inputs(input_names: list[str], pad_id: int, vocab: int):
     sample = {"input_ids": ids, "attention_mask": mask}
     if "token_type_ids" in input_names:
         sample["token_type_ids"] = torch.zeros_like(ids)
+    if PROMPT_LENGTH in input_names:
+        # Not 0, so that tracing keeps the masking of the prompt's tokens in the graph.
+        sample[PROMPT_LENGTH] = torch.tensor([2], dtype=torch.int64)
     return sample
 
 
@@ -215,13 +220,14 @@ def _torch_to_onnx(module, sample: dict, path: Path, *, opset: int, dynamo: bool
             torch.onnx.export(
                 module, args, str(path), input_names=names, output_names=[OUTPUT_NAME],
                 opset_version=opset, dynamo=True, external_data=False,
-                dynamic_shapes={n: {0: batch, 1: seq} for n in names},
+                dynamic_shapes={n: ({} if n == PROMPT_LENGTH else {0: batch, 1: seq}) for n in names},
             )
         else:
             torch.onnx.export(
                 module, args, str(path), input_names=names, output_names=[OUTPUT_NAME],
                 opset_version=opset, dynamo=False, do_constant_folding=True,
-                dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names}, OUTPUT_NAME: {0: "batch"}},
+                dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names if n != PROMPT_LENGTH},
+                              OUTPUT_NAME: {0: "batch"}},
             )
 
 
@@ -409,7 +415,7 @@ def export(
         GuardError (a ValueError): the variant falls below the guard's thresholds (the
             message names the figures) and force is False; nothing is written.
         UnsupportedModelError: the model holds modules other than Transformer, Pooling,
-            Dense and Normalize, or excludes prompts from pooling while it defines prompts.
+            Dense and Normalize.
     """
     from . import dtypes
     from .model_cache import resolve_source
@@ -438,11 +444,6 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
     _check_target(out, overwrite)
 
     model = _load_model(src, modes, normalize, options.attn_implementation)
-    if not _pooling_of(model).include_prompt and any(model.prompts.values()):
-        raise UnsupportedModelError(
-            f"{src}: Pooling has include_prompt=false and the model defines prompts; "
-            "excluding prompt tokens from pooling is not supported"
-        )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(out.with_name(f".{out.name}.lock")):
@@ -463,10 +464,13 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
     tmp.mkdir()
     try:
         _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
-        module = _graph_module(model)
+        if not _pooling_of(model).include_prompt:
+            # Pooling leaves the prompt's tokens out: their count is an input of the graph.
+            input_names = [*input_names, PROMPT_LENGTH]
+        module = _graph_module(model, input_names)
         sample = _sample_inputs(input_names, pad_id, int(getattr(config, "vocab_size", 100)))
         with torch.no_grad():
-            expected = module(**sample).numpy()
+            expected = module(*sample.values()).numpy()
         dim = int(expected.shape[-1])
         scratch = tmp / "_onnx"
         scratch.mkdir()
@@ -495,7 +499,6 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
             "source": str(src),
         }
         if not _pooling_of(model).include_prompt:
-            # Only reached without prompts; the runtime then refuses a prompt given at encode time.
             meta["include_prompt"] = False
         capacity = _position_capacity(config)
         if capacity is not None:  # the engine checks max_seq_length against it at load

@@ -137,7 +137,7 @@ class _CalibrationReader:
         ids = self._rows[self._next][None, :]
         self._next += 1
         feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                 "token_type_ids": np.zeros_like(ids)}
+                 "token_type_ids": np.zeros_like(ids), "prompt_length": np.zeros(1, np.int64)}
         return {name: feeds[name] for name in self._inputs}
 
     def rewind(self) -> None:
@@ -391,7 +391,7 @@ def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
     for a, b in zip(offsets[:-1], offsets[1:]):
         x = ids[a:b][None, :]
         feeds = {"input_ids": x, "attention_mask": np.ones_like(x),
-                 "token_type_ids": np.zeros_like(x)}
+                 "token_type_ids": np.zeros_like(x), "prompt_length": np.zeros(1, np.int64)}
         rows.append(sess.run(None, {n: feeds[n] for n in cfg["inputs"]})[0][0])
     return np.stack(rows)
 

@@ -441,13 +441,3 @@ def test_concurrent_exports_leave_one_complete_dir(tiny_st_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     onnx.checker.check_model(str(out / "model.onnx"))
     assert json.loads((out / CONFIG_NAME).read_text())["dim"] == 32
-
-
-def test_include_prompt_false_with_prompts_is_refused(tiny_st_model, tmp_path):
-    src = _copy(tiny_st_model("bert", "mean", prompts={"query": "query: "}), tmp_path / "src")
-    cfg_path = src / "1_Pooling" / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["include_prompt"] = False
-    cfg_path.write_text(json.dumps(cfg))
-    with pytest.raises(UnsupportedModelError, match="include_prompt"):
-        export(src, tmp_path / "out")

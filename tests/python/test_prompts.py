@@ -136,3 +136,28 @@ def test_chunked_windows_each_start_with_the_prompt(prompted):
     rows = ours.encode_tokens(windows.ids, windows.offsets)
     expected = (rows * windows.weight[:, None]).sum(0) / windows.weight.sum()
     assert _cos_min(chunked, expected[None].astype(np.float32)) >= 0.99999
+
+
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_pooling_without_the_prompt(tiny_st_model, tmp_path, arch):
+    """A Pooling with include_prompt=false (instructor-style models): the graph takes the
+    prompt's token count and leaves those tokens out, as sentence-transformers does."""
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(tiny_st_model(arch, "mean", prompts=PROMPTS, max_seq_length=32), src)
+    cfg_path = src / "1_Pooling" / "config.json"
+    cfg_path.write_text(json.dumps({**json.loads(cfg_path.read_text()), "include_prompt": False}))
+    ours = fastsbert.Encoder(src)
+    theirs = st.SentenceTransformer(str(src), device="cpu")
+    assert ours.excludes_prompt
+    assert not theirs[1].include_prompt
+    for kw in ({}, {"prompt_name": "query"}, {"prompt": "Represent this sentence: "}):
+        _assert_same(ours.encode(QUERIES, **kw), theirs.encode(QUERIES, **kw))
+    _assert_same(ours.encode_query(QUERIES), theirs.encode_query(QUERIES))
+    # Leaving the prompt out is not the same as pooling it.
+    pooled = fastsbert.Encoder(tiny_st_model(arch, "mean", prompts=PROMPTS, max_seq_length=32))
+    assert _cos_min(pooled.encode(QUERIES[:2], prompt_name="query"),
+                    ours.encode(QUERIES[:2], prompt_name="query")) < 0.99999
+    with pytest.raises(ValueError, match="prompt_length"):
+        pooled.encode_tokens(*pooled.tokenize(QUERIES[:1]), prompt_length=2)

@@ -71,6 +71,11 @@ struct EncodeOptions {
   // When set and cancelled (from another thread), the call stops between batches, stops
   // the model calls in flight, and throws fastsbert::Cancelled. Not owned.
   const CancelToken* cancel = nullptr;
+  // Tokens at the start of every sequence (the special tokens before the text and a prompt
+  // put before it) that pooling leaves out, for a model exported from a Pooling with
+  // include_prompt=false (its graph has a "prompt_length" input). 0: pool every token.
+  // std::invalid_argument when nonzero for a model without that input.
+  int64_t prompt_length = 0;
 };
 
 class Encoder {

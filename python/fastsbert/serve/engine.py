@@ -75,8 +75,15 @@ class Engine:
 
     def prompt(self, prompt_name: str | None) -> str:
         """The text put before every input: the model's prompt ``prompt_name``, else its
-        default prompt (none for most models). ValueError for an unknown name."""
-        return self.encoder.resolve_prompt(None, prompt_name)
+        default prompt (none for most models). ValueError for an unknown name, and for any
+        prompt on a model whose pooling leaves the prompt out: the batcher merges requests
+        into one model call, which takes one prompt length for all its rows."""
+        prompt = self.encoder.resolve_prompt(None, prompt_name)
+        if prompt and self.encoder.excludes_prompt:
+            raise ValueError("this model's pooling leaves the prompt's tokens out "
+                             "(include_prompt=false), which the server does not support; "
+                             "use fastsbert.Encoder.encode")
+        return prompt
 
     def tokenize(self, texts: list[str], prompt: str = "") -> Tokens:
         """Tokenizes ``prompt + text`` for each text once, to the limit plus one token: a
