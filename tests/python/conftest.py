@@ -6,7 +6,6 @@ import csv
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ os.environ.setdefault("FASTSBERT_HOME", tempfile.mkdtemp(prefix="fastsbert-test-
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from build_helpers import REPO_ROOT, cmake_generator, run_checked
 
 
 @pytest.fixture(scope="session")
@@ -95,18 +94,6 @@ def tiny_st_model(tmp_path_factory, data_dir):
         return cache[key]
 
     return make
-
-
-def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Runs cmd, capturing its output; fails the test with that output when it fails."""
-    out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    command = " ".join(map(str, cmd))
-    assert out.returncode == 0, f"{command} exited {out.returncode}:\n{out.stdout}\n{out.stderr}"
-    return out
-
-
-def cmake_generator() -> list[str]:
-    return ["-G", "Ninja"] if shutil.which("ninja") else []
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import fastsbert
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, cmake_generator, run_checked
-
-import fastsbert
+from build_helpers import REPO_ROOT, cmake_generator, run_checked
 from fastsbert import _core
 from fastsbert._runtime import onnxruntime_library
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from build_helpers import REPO_ROOT
 
 
 def test_core_stubs_are_up_to_date(tmp_path):

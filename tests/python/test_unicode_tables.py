@@ -9,7 +9,7 @@ import sys
 import unicodedata
 
 import pytest
-from conftest import REPO_ROOT
+from build_helpers import REPO_ROOT
 
 TABLES = REPO_ROOT / "csrc" / "tokenizer" / "unicode_tables.cpp"
 
