@@ -36,9 +36,10 @@ class Embedder:
     ``output_column`` added: float32 ``(rows, dim)``.
     """
 
-    def __init__(self, model_dir: str, column: str, output_column: str, batch_size: int,
+    def __init__(self, model: str | None, column: str, output_column: str, batch_size: int,
                  normalize: bool | None, threads: int | None,
-                 encode_options: dict[str, Any] | None = None) -> None:
+                 encode_options: dict[str, Any] | None = None,
+                 model_options: dict[str, Any] | None = None) -> None:
         from .encoder import Encoder
 
         if threads is None:  # the CPUs Ray assigned to this actor
@@ -46,7 +47,7 @@ class Embedder:
 
             assigned = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
             threads = max(1, int(assigned))
-        self.encoder = Encoder(model_dir, threads=threads)
+        self.encoder = Encoder(model, threads=threads, **(model_options or {}))
         self.column = column
         self.output_column = output_column
         self.batch_size = batch_size
@@ -89,6 +90,8 @@ def embed(
     num_cpus: float = 1,
     threads: int | None = None,
     revision: str | None = None,
+    token: str | bool | None = None,
+    cache_folder: str | os.PathLike | None = None,
     prompt_name: str | None = None,
     prompt: str | None = None,
     truncate_dim: int | None = None,
@@ -98,7 +101,10 @@ def embed(
     Args:
         dataset: a ``ray.data.Dataset`` with a string column ``column``.
         model: a model path (exported, sentence-transformers or Hugging Face directory),
-            a Hub id (at ``revision``), or None for the default model.
+            a Hub id (at ``revision``, with ``token`` and ``cache_folder`` as for
+            :class:`fastsbert.Encoder`), or None for the default model. A Hub id or None
+            is resolved by each actor on its own node, from that node's caches; a path
+            must be readable at the same place on every node.
         batch_size: texts per model call inside an actor (as in ``Encoder.encode``).
         rows_per_call: rows Ray hands an actor at once (``map_batches``' ``batch_size``);
             the engine sorts them by length, so larger blocks waste less on padding.
@@ -119,11 +125,22 @@ def embed(
     rows_per_call = check_int(rows_per_call, "rows_per_call")
     if threads is not None:
         threads = check_int(threads, "threads")
-    model_dir = str(Path(resolve_model(model, revision=revision)).resolve())
+    if cache_folder is not None:  # actors run in folders of their own
+        cache_folder = os.path.abspath(cache_folder)
+    hub = {"revision": revision, "token": token, "cache_folder": cache_folder}
+    # Resolved here first, so that a bad model fails now rather than in every actor, and a
+    # single-node run exports it once.
+    model_dir = Path(resolve_model(model, **hub)).resolve()
+    if model is not None and Path(model).exists():
+        source, model_options = str(model_dir), {}
+    else:  # the default model or a Hub id: each node resolves it from its own caches
+        source = None if model is None else os.fspath(model)
+        model_options = {k: v for k, v in hub.items() if v is not None}
     return dataset.map_batches(
         Embedder,
         fn_constructor_kwargs={
-            "model_dir": model_dir, "column": column, "output_column": output_column,
+            "model": source, "model_options": model_options,
+            "column": column, "output_column": output_column,
             "batch_size": batch_size, "normalize": normalize, "threads": threads,
             "encode_options": {"prompt_name": prompt_name, "prompt": prompt,
                                "truncate_dim": truncate_dim},

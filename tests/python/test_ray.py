@@ -53,3 +53,26 @@ def test_missing_column_is_named(cluster, model):
     ds = ray.data.from_items([{"body": "hello"}])
     with pytest.raises(Exception, match="no column 'text'"):
         fastsbert.ray.embed(ds, model=model, concurrency=1).take_all()
+
+
+def test_a_hub_id_is_resolved_by_each_actor(cluster, tiny_st_model, tmp_path):
+    """A Hub id reaches the actors as an id (each node resolves it from its own caches,
+    no shared filesystem needed) and gives the directory's vectors."""
+    from hub_cache import populate_hub_cache
+
+    src = tiny_st_model("bert", "mean")
+    populate_hub_cache(tmp_path / "hub", "tiny-org/ray-bert", src)
+    texts = ["A man is playing a flute.", "Someone plays a flute.", ""]
+    ds = ray.data.from_items([{"id": i, "text": t} for i, t in enumerate(texts)])
+    import shutil
+
+    out = fastsbert.ray.embed(ds, model="tiny-org/ray-bert", cache_folder=tmp_path / "hub",
+                              concurrency=1, prompt="query: ")
+    # The driver's export is gone before the actors start (as on a node that never had
+    # it): an actor given the driver's path would fail; one given the id exports again.
+    shutil.rmtree(fastsbert.model_cache.resolve_model("tiny-org/ray-bert",
+                                                      cache_folder=tmp_path / "hub"))
+    rows = out.take_all()
+    got = np.stack([r["embedding"] for r in sorted(rows, key=lambda r: r["id"])])
+    want = fastsbert.Encoder(src).encode(texts, prompt="query: ")
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
