@@ -110,6 +110,7 @@ class Encoder:
         # sentence-transformers' would not: such a model refuses prompts.
         self._pools_prompt = bool(config.get("include_prompt", True))
         self._takes_prompt_length = "prompt_length" in config.get("inputs", ())
+        self._prompt_tokens: dict[str, int] = {}  # prompt -> its tokens, specials excluded
 
     def _check_truncate_dim(self, truncate_dim: int | None) -> int | None:
         if truncate_dim is None:
@@ -157,8 +158,17 @@ class Encoder:
         tokens with its special tokens, less a trailing special token."""
         if not prompt or self._pools_prompt:
             return 0
-        ids, offsets = self._tokenize([prompt], None)
-        return int(offsets[1]) - (1 if self._layout().suffix else 0)
+        layout = self._layout()
+        return self._prompt_token_count(prompt) + layout.count - (1 if layout.suffix else 0)
+
+    def _prompt_token_count(self, prompt: str) -> int:
+        """Tokens of ``prompt`` tokenized alone, special tokens excluded (kept per prompt:
+        every encode call with a prompt needs it)."""
+        count = self._prompt_tokens.get(prompt)
+        if count is None:
+            _, offsets = self._tokenize([prompt], None)
+            count = self._prompt_tokens[prompt] = int(offsets[1]) - self._layout().count
+        return count
 
     def _load_tokenizer(self):
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
@@ -333,8 +343,7 @@ class Encoder:
             check_str_items(items)
             items = [prompt + t for t in items]
             if long_text == "chunk":
-                ids, offsets = self._tokenize([prompt], None)
-                prompt_tokens = int(offsets[1]) - self._layout().count
+                prompt_tokens = self._prompt_token_count(prompt)
         try:
             if long_text == "chunk":
                 windows = split_windows(*self._tokenize(items, None), self.max_seq_length,

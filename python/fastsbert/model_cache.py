@@ -64,10 +64,17 @@ def is_exported(path: Path) -> bool:
     return (path / CONFIG_FILE).is_file()
 
 
-def looks_like_hub_id(name: str) -> bool:
+def _spelled_as_hub_id(name: str) -> bool:
     """Whether ``name`` is spelled as a Hub repo id ("name" or "namespace/name")."""
     return (bool(_REPO_ID.match(name)) and ".." not in name and "--" not in name
             and not name.startswith((".", "-")) and not name.endswith((".", "-")))
+
+
+def is_hub_id(model: object) -> bool:
+    """Whether ``model`` is taken as a Hub id: a str spelled as one that names no existing
+    path (a ``pathlib.Path`` never is)."""
+    return (isinstance(model, str) and _spelled_as_hub_id(model)
+            and not Path(model).exists())
 
 
 def _hub_offline() -> bool:
@@ -98,10 +105,9 @@ def resolve_source(
         if not path.is_dir():
             raise NotADirectoryError(f"model must be a directory: {path}")
         return path
-    name = os.fspath(model)
-    if isinstance(model, os.PathLike) or not looks_like_hub_id(name):
+    if not is_hub_id(model):
         raise FileNotFoundError(f"model directory not found: {path.absolute()}")
-    return _hub_snapshot(name, revision=revision, token=token, cache_folder=cache_folder)
+    return _hub_snapshot(model, revision=revision, token=token, cache_folder=cache_folder)
 
 
 def _hub_snapshot(repo_id: str, *, revision, token, cache_folder) -> Path:
@@ -174,7 +180,7 @@ def resolve_model(
         name = f"{DEFAULT_MODEL_NAME}-{_fingerprint(src)}"
     else:
         src = resolve_source(model, revision=revision, token=token, cache_folder=cache_folder)
-        from_hub = not Path(model).exists()
+        from_hub = is_hub_id(model)
         if is_exported(src) and not from_hub:
             return src
         if not (src / "modules.json").is_file() and not (src / "config.json").is_file() \

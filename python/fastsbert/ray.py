@@ -117,7 +117,7 @@ def embed(
     The result is lazy, like every Ray Data transform: write it (``write_parquet``) or
     iterate it to run it. Rows keep their order within each block.
     """
-    from .model_cache import resolve_model
+    from .model_cache import is_hub_id, resolve_model
 
     if not isinstance(column, str) or not isinstance(output_column, str):
         raise TypeError("column and output_column must be str")
@@ -131,11 +131,10 @@ def embed(
     # Resolved here first, so that a bad model fails now rather than in every actor, and a
     # single-node run exports it once.
     model_dir = Path(resolve_model(model, **hub)).resolve()
-    if model is not None and Path(model).exists():
+    if model is None or is_hub_id(model):  # each node resolves it from its own caches
+        source, model_options = model, {k: v for k, v in hub.items() if v is not None}
+    else:
         source, model_options = str(model_dir), {}
-    else:  # the default model or a Hub id: each node resolves it from its own caches
-        source = None if model is None else os.fspath(model)
-        model_options = {k: v for k, v in hub.items() if v is not None}
     return dataset.map_batches(
         Embedder,
         fn_constructor_kwargs={

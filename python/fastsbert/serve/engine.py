@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..encoder import Encoder
-from ..model_cache import DEFAULT_MODEL_NAME
+from ..model_cache import DEFAULT_MODEL_NAME, is_hub_id
 
 # Encoder.encode's default rows per model call, which the engine also caps by tokens.
 _MAX_ROWS_PER_CALL = 32
@@ -66,7 +66,7 @@ class Engine:
         if name is None:
             # A Hub id is reported whole ("org/name"), a directory by its own name.
             name = (DEFAULT_MODEL_NAME if model is None
-                    else Path(model).name if Path(model).exists() else str(model))
+                    else model if is_hub_id(model) else Path(model).name)
         self.name = name
         self.dim = self.encoder.dim
         self.max_seq_length = self.encoder.max_seq_length
