@@ -166,6 +166,8 @@ class Encoder:
         every encode call with a prompt needs it)."""
         count = self._prompt_tokens.get(prompt)
         if count is None:
+            if len(self._prompt_tokens) >= 256:  # free-form prompts: keep it bounded
+                self._prompt_tokens.clear()
             _, offsets = self._tokenize([prompt], None)
             count = self._prompt_tokens[prompt] = int(offsets[1]) - self._layout().count
         return count
