@@ -37,18 +37,22 @@ void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
 }
 
 // ---------------------------------------------------------------- tuning constants
-// Queries that share one packed corpus block: packing costs one pass over the block, and
-// each query costs one pass too, so the packing is a small share of the work.
+// A split's corpus range is packed a super block at a time (kept in L2), and each super
+// block is swept by the queries kQueryBlock at a time, in blocks of kCorpusBlockBytes
+// (kept in L1). Packing thus costs one pass over the corpus per query chunk, and the
+// selection state being written belongs to only kQueryBlock queries at a time.
+// Measured on one Zen 4 core (1M x 48-byte rows, 500 queries): a 16 KiB L1 block beat
+// 32 KiB, which shares L1 with the queries' state.
+constexpr size_t kCorpusBlockBytes = 16 * 1024;
+constexpr size_t kSuperBlockBytes = 256 * 1024;
 constexpr size_t kQueryBlock = 64;
-// Packed corpus block, in bytes: stays in L1 while a query block sweeps it. Measured on
-// one Zen 4 core (1M x 48-byte rows, 256 queries, k 10): 16 KiB 0.186 s, 32 KiB 0.183 s,
-// 64 KiB 0.23 s, 256 KiB 0.20 s.
-constexpr size_t kCorpusBlockBytes = 32 * 1024;
-// Queries are processed in chunks of this many rows, so selection memory stays bounded
-// whatever the number of queries.
-constexpr size_t kQueryChunk = 8192;
-// Selection buffers hold k + max(k / 2, kMinSlack) candidates before compacting.
-constexpr size_t kMinSlack = 32;
+// Queries are processed in chunks, so that selection memory stays bounded whatever the
+// number of queries: at most this many bytes of selection state per chunk...
+constexpr size_t kSelectionBytes = size_t{64} << 20;
+// ...and never more than this many queries (nor fewer than one).
+constexpr size_t kMaxQueryChunk = 8192;
+// Selection buffers hold k + max(k, kMinSlack) candidates before compacting.
+constexpr size_t kMinSlack = 64;
 
 const HammingOps* ops_for(SimdLevel level) {
   switch (level) {
@@ -67,33 +71,56 @@ struct Candidate {
   }
 };
 
-// The best `keep` candidates of one query over one corpus range. The range is scanned in
-// increasing index order, so once `keep` are held a candidate at the worst kept distance
-// has a higher index than every kept one at that distance and loses the tie: only strictly
-// smaller distances are accepted.
-struct Selection {
-  std::vector<Candidate> buf;
-  uint32_t bound = std::numeric_limits<uint32_t>::max();  // accept distance < bound
-  size_t keep = 0;
-  size_t cap = 0;
+// The best `keep` candidates of one query over one corpus range, offered in increasing
+// index order, so that of two candidates at the same distance the one held first wins.
+// Distances are small integers (at most the bit count), so a histogram of the accepted
+// ones gives the exact bound at every step: a candidate at distance d can still enter
+// only while fewer than `keep` accepted ones are at d or nearer. The bound is as tight as
+// a heap's, and the buffer is compacted in one linear pass, with no sorting.
+class Selection {
+ public:
+  void init(size_t keep, size_t capacity, uint32_t max_distance) {
+    keep_ = keep;
+    cap_ = capacity;
+    bound_ = max_distance + 1;
+    nearer_ = 0;
+    buf_.clear();
+    buf_.reserve(capacity);
+    hist_.assign(max_distance + 1, 0);
+  }
+  // Accept distances below this; it only falls.
+  uint32_t bound() const { return bound_; }
+  void offer(uint32_t distance, int64_t index) {
+    if (distance >= bound_) return;
+    buf_.push_back({distance, index});
+    ++hist_[distance];
+    // nearer_ counts the accepted candidates below the bound; once `keep` of them are
+    // below bound - 1, a later one at bound - 1 can no longer enter.
+    for (++nearer_; nearer_ >= keep_;) nearer_ -= hist_[--bound_];
+    if (buf_.size() == cap_) compact();
+  }
+  // The held candidates (at least the best `keep`, in index order).
+  const std::vector<Candidate>& held() const { return buf_; }
 
-  void init(size_t k, size_t capacity) {
-    keep = k;
-    cap = capacity;
-    buf.reserve(capacity);
-  }
-  void push(uint32_t distance, int64_t index) {
-    if (distance >= bound) return;
-    buf.push_back({distance, index});
-    if (buf.size() == cap) compact();
-  }
+ private:
+  // Keeps those below the bound and, at the bound, the first ones up to `keep` in all:
+  // the rest lost to an earlier candidate at the same distance, or to nearer ones.
   void compact() {
-    if (buf.size() <= keep) return;
-    std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(keep - 1), buf.end());
-    buf.resize(keep);
-    // The worst kept candidate: any later candidate at its distance loses the tie.
-    bound = std::max_element(buf.begin(), buf.end())->distance;
+    size_t at_bound = keep_ - nearer_, out = 0;
+    for (const Candidate& c : buf_) {
+      if (c.distance < bound_ || (c.distance == bound_ && at_bound > 0 && at_bound--)) {
+        buf_[out++] = c;
+      }
+    }
+    buf_.resize(out);
   }
+
+  std::vector<Candidate> buf_;
+  std::vector<uint32_t> hist_;  // accepted candidates per distance
+  uint32_t bound_ = 0;
+  size_t nearer_ = 0;
+  size_t keep_ = 0;
+  size_t cap_ = 0;
 };
 
 }  // namespace
@@ -125,11 +152,24 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
 
   const HammingOps* ops = ops_for(hamming_simd_level());
   const size_t words = words_of(bytes);
-  // Corpus rows per block: a whole number of groups whose packed form stays in L2.
+  const uint32_t max_distance = static_cast<uint32_t>(8 * bytes);
+  // Corpus rows per L1 block and per super block: whole numbers of groups.
   const size_t block_rows = std::max<size_t>(
-      64, kCorpusBlockBytes / (words * 8) / kGroupRows * kGroupRows);
-  const size_t corpus_blocks = (n + block_rows - 1) / block_rows;
-  const size_t cap = cols + std::max(cols / 2, kMinSlack);
+      kGroupRows, kCorpusBlockBytes / (words * 8) / kGroupRows * kGroupRows);
+  const size_t super_rows = std::max<size_t>(1, kSuperBlockBytes / kCorpusBlockBytes) * block_rows;
+  const size_t corpus_blocks = (n + super_rows - 1) / super_rows;
+  const size_t cap = cols + std::max(cols, kMinSlack);
+  // The work is split along the corpus first: each corpus block is then packed once and
+  // swept by every query of the chunk while it is in L1, and the corpus is read from
+  // memory once per chunk. Queries are split too only when the corpus has fewer blocks
+  // than there are threads.
+  const size_t splits = std::min(corpus_blocks, static_cast<size_t>(threads));
+  const size_t blocks_per_split = (corpus_blocks + splits - 1) / splits;
+  const size_t split_rows = blocks_per_split * super_rows;
+  const size_t query_parts_wanted = (static_cast<size_t>(threads) + splits - 1) / splits;
+  const size_t selection_bytes = splits * (cap * sizeof(Candidate) + (max_distance + 1) * 4);
+  const size_t chunk = std::clamp<size_t>(kSelectionBytes / selection_bytes, 1, kMaxQueryChunk);
+
   // The queries, zero-padded to whole words.
   std::vector<uint64_t> query_words(q * words, 0);
   for (size_t i = 0; i < q; ++i) {
@@ -138,59 +178,46 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
                   std::min<size_t>(8, bytes - 8 * w));
     }
   }
-  // With more than one query block, every block of the corpus would be packed once per
-  // query block: pack it all once instead (as large as the corpus itself).
-  std::vector<uint64_t> prepacked;
-  if (q > kQueryBlock) {
-    prepacked.resize(corpus_blocks * block_rows * words);
-    parallel_for(corpus_blocks, threads, options.cancel, [&](size_t b, size_t) {
-      const size_t b0 = b * block_rows;
-      pack_rows(corpus.data + b0 * bytes, std::min(block_rows, n - b0), bytes,
-                prepacked.data() + b0 * words);
-    });
-  }
+  struct Scratch {
+    std::vector<uint64_t> packed;
+    std::vector<uint32_t> rows, dist;
+  };
   std::vector<Selection> sel;
   std::vector<Candidate> merged;
-  for (size_t c0 = 0; c0 < q; c0 += kQueryChunk) {
-    const size_t cq = std::min(kQueryChunk, q - c0);
-    const size_t query_blocks = (cq + kQueryBlock - 1) / kQueryBlock;
-    // Too few queries to keep every thread busy: split the corpus too, and merge after.
-    const size_t busy = std::min(query_blocks, static_cast<size_t>(threads));
-    const size_t splits = std::max<size_t>(1, std::min(corpus_blocks, threads / busy));
-    const size_t blocks_per_split = (corpus_blocks + splits - 1) / splits;
-    sel.assign(cq * splits, Selection{});
-    for (auto& s : sel) s.init(cols, cap);
-    struct Scratch {
-      std::vector<uint64_t> packed;
-      std::vector<uint32_t> rows, dist;
-    };
-    std::vector<Scratch> scratch(parallel_workers(query_blocks * splits, threads));
+  for (size_t c0 = 0; c0 < q; c0 += chunk) {
+    const size_t cq = std::min(chunk, q - c0);
+    const size_t query_parts = std::min(cq, query_parts_wanted);
+    const size_t part_rows = (cq + query_parts - 1) / query_parts;
+    sel.resize(cq * splits);
+    for (auto& s : sel) s.init(cols, cap, max_distance);
+    std::vector<Scratch> scratch(parallel_workers(splits * query_parts, threads));
 
-    parallel_for(query_blocks * splits, threads, options.cancel, [&](size_t item, size_t worker) {
-      const size_t qb = item / splits, split = item % splits;
-      const size_t q0 = qb * kQueryBlock, q1 = std::min(cq, q0 + kQueryBlock);
-      const size_t r0 = std::min(n, split * blocks_per_split * block_rows);
-      const size_t r1 = std::min(n, (split + 1) * blocks_per_split * block_rows);
+    parallel_for(splits * query_parts, threads, options.cancel, [&](size_t item, size_t worker) {
+      const size_t split = item % splits, part = item / splits;
+      const size_t q0 = part * part_rows, q1 = std::min(cq, q0 + part_rows);
+      const size_t r0 = std::min(n, split * split_rows), r1 = std::min(n, r0 + split_rows);
       Scratch& sc = scratch[worker];
+      sc.packed.resize(super_rows * words);
       sc.rows.resize(block_rows);
       sc.dist.resize(block_rows);
-      for (size_t b0 = r0; b0 < r1; b0 += block_rows) {
-        const size_t rows = std::min(block_rows, r1 - b0);
-        const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
-        const uint64_t* block;
-        if (!prepacked.empty()) {
-          block = prepacked.data() + (b0 / kGroupRows) * words * kGroupRows;
-        } else {
-          sc.packed.resize(block_rows * words);
-          pack_rows(corpus.data + b0 * bytes, rows, bytes, sc.packed.data());
-          block = sc.packed.data();
-        }
-        for (size_t i = q0; i < q1; ++i) {
-          Selection& s = sel[i * splits + split];
-          const size_t found = ops->below(&query_words[(c0 + i) * words], block, groups, words,
-                                          s.bound, sc.rows.data(), sc.dist.data());
-          for (size_t f = 0; f < found && sc.rows[f] < rows; ++f) {
-            s.push(sc.dist[f], static_cast<int64_t>(b0 + sc.rows[f]));
+      for (size_t s0 = r0; s0 < r1; s0 += super_rows) {
+        throw_if_cancelled(options.cancel);
+        const size_t super = std::min(super_rows, r1 - s0);
+        pack_rows(corpus.data + s0 * bytes, super, bytes, sc.packed.data());
+        for (size_t qb = q0; qb < q1; qb += kQueryBlock) {
+          for (size_t b0 = 0; b0 < super; b0 += block_rows) {
+            const size_t rows = std::min(block_rows, super - b0);
+            const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
+            const uint64_t* block = sc.packed.data() + b0 * words;
+            for (size_t i = qb; i < std::min(q1, qb + kQueryBlock); ++i) {
+              Selection& s = sel[split * cq + i];
+              const size_t found = ops->below(&query_words[(c0 + i) * words], block, groups, words,
+                                              s.bound(), sc.rows.data(), sc.dist.data());
+              // Rows past the super block's end are zero padding.
+              for (size_t f = 0; f < found && sc.rows[f] < rows; ++f) {
+                s.offer(sc.dist[f], static_cast<int64_t>(s0 + b0 + sc.rows[f]));
+              }
+            }
           }
         }
       }
@@ -199,11 +226,12 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
     for (size_t i = 0; i < cq; ++i) {
       merged.clear();
       for (size_t s = 0; s < splits; ++s) {
-        const auto& buf = sel[i * splits + s].buf;
-        merged.insert(merged.end(), buf.begin(), buf.end());
+        const auto& held = sel[s * cq + i].held();
+        merged.insert(merged.end(), held.begin(), held.end());
       }
-      std::partial_sort(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(cols),
-                        merged.end());
+      const auto last = merged.begin() + static_cast<std::ptrdiff_t>(cols);
+      std::nth_element(merged.begin(), last - 1, merged.end());
+      std::sort(merged.begin(), last);
       const size_t row = c0 + i;
       for (size_t c = 0; c < cols; ++c) {
         distances[row * cols + c] = static_cast<int32_t>(merged[c].distance);

@@ -41,16 +41,43 @@ def test_ties_go_to_the_lower_index():
     assert (d == 0).all()
 
 
+@pytest.mark.parametrize("nbytes, n, k", [(48, 4099, 25), (2, 3001, 600)])
 @pytest.mark.parametrize("level", ["avx2", "avx512"])
-def test_levels_identical_to_scalar(monkeypatch, level):
+def test_levels_identical_to_scalar(monkeypatch, level, nbytes, n, k):
     if level not in sim.simd_levels():
         pytest.skip(f"{level} not supported here")
     rng = np.random.default_rng(7)
-    queries, corpus = packed(rng, 37, 48), packed(rng, 4099, 48)
+    queries, corpus = packed(rng, 37, nbytes), packed(rng, n, nbytes)
     monkeypatch.setenv("FASTSBERT_SIMD", "scalar")
-    want = sim.topk(queries, corpus, 25, metric="hamming")
+    want = sim.topk(queries, corpus, k, metric="hamming")
     monkeypatch.setenv("FASTSBERT_SIMD", level)
-    got = sim.topk(queries, corpus, 25, metric="hamming")
+    got = sim.topk(queries, corpus, k, metric="hamming")
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_nearer_rows_after_a_full_buffer(threads):
+    # 1,000 rows at distance 5, then 1,000 at 4, then farther ones: the selection fills up
+    # with the first, must drop them all for the second, and keep exactly the first 700 of
+    # those, since nothing nearer follows.
+    corpus = np.concatenate([np.full(1000, 0b11111), np.full(1000, 0b1111),
+                             np.full(3000, 0b111111)]).astype(np.uint8)[:, None]
+    d, i = sim.topk(np.zeros((2, 1), np.uint8), corpus, 700, metric="hamming", threads=threads)
+    np.testing.assert_array_equal(i, np.tile(np.arange(1000, 1700), (2, 1)))
+    assert (d == 4).all()
+
+
+# Few distinct distances (1 or 2 bytes: 0..16) make every selection step a tie at its
+# bound, and k in the hundreds makes the selection compact its buffer many times; 70,000
+# rows span several corpus super blocks, split between threads.
+@pytest.mark.parametrize("nbytes, n, k", [(1, 70_000, 300), (2, 9_000, 1_500), (6, 70_000, 2)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ties_and_large_k_across_blocks(nbytes, n, k, threads):
+    rng = np.random.default_rng(n + k)
+    queries, corpus = packed(rng, 3, nbytes), packed(rng, n, nbytes)
+    got = sim.topk(queries, corpus, k, metric="hamming", threads=threads)
+    want = brute_force(queries, corpus, k)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
 
