@@ -46,6 +46,9 @@ void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
 constexpr size_t kCorpusBlockBytes = 16 * 1024;
 constexpr size_t kSuperBlockBytes = 256 * 1024;
 constexpr size_t kQueryBlock = 64;
+// Work items per thread wanted when the corpus alone has too few super blocks: enough
+// that a thread slowed by other load leaves its share to the others.
+constexpr size_t kItemsPerThread = 4;
 // Queries are processed in chunks, so that selection memory stays bounded whatever the
 // number of queries: at most this many bytes of selection state per chunk...
 constexpr size_t kSelectionBytes = size_t{64} << 20;
@@ -157,17 +160,18 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
   const size_t block_rows = std::max<size_t>(
       kGroupRows, kCorpusBlockBytes / (words * 8) / kGroupRows * kGroupRows);
   const size_t super_rows = std::max<size_t>(1, kSuperBlockBytes / kCorpusBlockBytes) * block_rows;
-  const size_t corpus_blocks = (n + super_rows - 1) / super_rows;
+  const size_t super_blocks = (n + super_rows - 1) / super_rows;
   const size_t cap = cols + std::max(cols, kMinSlack);
-  // The work is split along the corpus first: each corpus block is then packed once and
-  // swept by every query of the chunk while it is in L1, and the corpus is read from
-  // memory once per chunk. Queries are split too only when the corpus has fewer blocks
-  // than there are threads.
-  const size_t splits = std::min(corpus_blocks, static_cast<size_t>(threads));
-  const size_t blocks_per_split = (corpus_blocks + splits - 1) / splits;
-  const size_t split_rows = blocks_per_split * super_rows;
-  const size_t query_parts_wanted = (static_cast<size_t>(threads) + splits - 1) / splits;
-  const size_t selection_bytes = splits * (cap * sizeof(Candidate) + (max_distance + 1) * 4);
+  // Work items are super blocks, handed out in increasing order, so each corpus block is
+  // packed once per query chunk and swept by every query of the chunk while it is in cache.
+  // Each worker keeps its own selection per query: a worker sees its rows in increasing
+  // order, which is what a selection needs to break ties, and the items balance the load
+  // between threads, whichever runs slower. Queries are split too, when the corpus has
+  // too few super blocks to keep every thread busy.
+  const size_t query_parts_wanted =
+      (kItemsPerThread * static_cast<size_t>(threads) + super_blocks - 1) / super_blocks;
+  const size_t workers = parallel_workers(super_blocks * query_parts_wanted, threads);
+  const size_t selection_bytes = workers * (cap * sizeof(Candidate) + (max_distance + 1) * 4);
   const size_t chunk = std::clamp<size_t>(kSelectionBytes / selection_bytes, 1, kMaxQueryChunk);
 
   // The queries, zero-padded to whole words.
@@ -182,62 +186,61 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
     std::vector<uint64_t> packed;
     std::vector<uint32_t> rows, dist;
   };
+  std::vector<Scratch> scratch(workers);
   std::vector<Selection> sel;
-  std::vector<Candidate> merged;
+  std::vector<std::vector<Candidate>> merged(workers);
   for (size_t c0 = 0; c0 < q; c0 += chunk) {
     const size_t cq = std::min(chunk, q - c0);
     const size_t query_parts = std::min(cq, query_parts_wanted);
     const size_t part_rows = (cq + query_parts - 1) / query_parts;
-    sel.resize(cq * splits);
+    sel.resize(workers * cq);
     for (auto& s : sel) s.init(cols, cap, max_distance);
-    std::vector<Scratch> scratch(parallel_workers(splits * query_parts, threads));
 
-    parallel_for(splits * query_parts, threads, options.cancel, [&](size_t item, size_t worker) {
-      const size_t split = item % splits, part = item / splits;
+    parallel_for(super_blocks * query_parts, workers, options.cancel,
+                 [&](size_t item, size_t worker) {
+      const size_t s0 = item / query_parts * super_rows, part = item % query_parts;
       const size_t q0 = part * part_rows, q1 = std::min(cq, q0 + part_rows);
-      const size_t r0 = std::min(n, split * split_rows), r1 = std::min(n, r0 + split_rows);
+      const size_t super = std::min(super_rows, n - s0);
       Scratch& sc = scratch[worker];
       sc.packed.resize(super_rows * words);
       sc.rows.resize(block_rows);
       sc.dist.resize(block_rows);
-      for (size_t s0 = r0; s0 < r1; s0 += super_rows) {
-        throw_if_cancelled(options.cancel);
-        const size_t super = std::min(super_rows, r1 - s0);
-        pack_rows(corpus.data + s0 * bytes, super, bytes, sc.packed.data());
-        for (size_t qb = q0; qb < q1; qb += kQueryBlock) {
-          for (size_t b0 = 0; b0 < super; b0 += block_rows) {
-            const size_t rows = std::min(block_rows, super - b0);
-            const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
-            const uint64_t* block = sc.packed.data() + b0 * words;
-            for (size_t i = qb; i < std::min(q1, qb + kQueryBlock); ++i) {
-              Selection& s = sel[split * cq + i];
-              const size_t found = ops->below(&query_words[(c0 + i) * words], block, groups, words,
-                                              s.bound(), sc.rows.data(), sc.dist.data());
-              // Rows past the super block's end are zero padding.
-              for (size_t f = 0; f < found && sc.rows[f] < rows; ++f) {
-                s.offer(sc.dist[f], static_cast<int64_t>(s0 + b0 + sc.rows[f]));
-              }
+      pack_rows(corpus.data + s0 * bytes, super, bytes, sc.packed.data());
+      for (size_t qb = q0; qb < q1; qb += kQueryBlock) {
+        for (size_t b0 = 0; b0 < super; b0 += block_rows) {
+          const size_t rows = std::min(block_rows, super - b0);
+          const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
+          const uint64_t* block = sc.packed.data() + b0 * words;
+          for (size_t i = qb; i < std::min(q1, qb + kQueryBlock); ++i) {
+            Selection& s = sel[worker * cq + i];
+            const size_t found = ops->below(&query_words[(c0 + i) * words], block, groups, words,
+                                            s.bound(), sc.rows.data(), sc.dist.data());
+            // Rows past the super block's end are zero padding.
+            for (size_t f = 0; f < found && sc.rows[f] < rows; ++f) {
+              s.offer(sc.dist[f], static_cast<int64_t>(s0 + b0 + sc.rows[f]));
             }
           }
         }
       }
     });
 
-    for (size_t i = 0; i < cq; ++i) {
-      merged.clear();
-      for (size_t s = 0; s < splits; ++s) {
-        const auto& held = sel[s * cq + i].held();
-        merged.insert(merged.end(), held.begin(), held.end());
+    // Every worker's candidates of a query, nearest first, ties to the lower index.
+    parallel_for(cq, workers, options.cancel, [&](size_t i, size_t worker) {
+      std::vector<Candidate>& all = merged[worker];
+      all.clear();
+      for (size_t w = 0; w < workers; ++w) {
+        const auto& held = sel[w * cq + i].held();
+        all.insert(all.end(), held.begin(), held.end());
       }
-      const auto last = merged.begin() + static_cast<std::ptrdiff_t>(cols);
-      std::nth_element(merged.begin(), last - 1, merged.end());
-      std::sort(merged.begin(), last);
+      const auto last = all.begin() + static_cast<std::ptrdiff_t>(cols);
+      std::nth_element(all.begin(), last - 1, all.end());
+      std::sort(all.begin(), last);
       const size_t row = c0 + i;
       for (size_t c = 0; c < cols; ++c) {
-        distances[row * cols + c] = static_cast<int32_t>(merged[c].distance);
-        indices[row * cols + c] = merged[c].index;
+        distances[row * cols + c] = static_cast<int32_t>(all[c].distance);
+        indices[row * cols + c] = all[c].index;
       }
-    }
+    });
   }
 }
 

@@ -1,8 +1,9 @@
 // Rescoring of Hamming candidates with float vectors: per query, the exact cosine of each
 // candidate row, then the best k. The candidate rows are scattered over a corpus that may
 // be far larger than memory bandwidth likes (a memory map, gigabytes), so the time goes into
-// fetching them: each row is read once, its dot product and squared norm in the same pass,
-// with the next candidate's row prefetched while this one is summed.
+// fetching them: each row is read once, its dot product and squared norm in the same pass
+// (with the active SIMD level's kernel), while the rows of the next few candidates are
+// prefetched.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -12,38 +13,15 @@
 
 #include "common/parallel.h"
 #include "fastsbert/hamming.h"
+#include "topk/topk_driver.h"
 
 namespace fastsbert {
 namespace {
 
-constexpr size_t kLanes = 8;  // independent partial sums: lets the compiler vectorise
 constexpr size_t kCacheLine = 64;
-
-struct DotNorm {
-  float dot;
-  float norm_sq;
-};
-
-DotNorm dot_and_norm(const float* q, const float* row, size_t dim) {
-  float dot[kLanes] = {}, sq[kLanes] = {};
-  size_t k = 0;
-  for (; k + kLanes <= dim; k += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      dot[l] += q[k + l] * row[k + l];
-      sq[l] += row[k + l] * row[k + l];
-    }
-  }
-  for (size_t l = 0; k < dim; ++k, ++l) {
-    dot[l] += q[k] * row[k];
-    sq[l] += row[k] * row[k];
-  }
-  float d = 0.0f, s = 0.0f;
-  for (size_t l = 0; l < kLanes; ++l) {
-    d += dot[l];
-    s += sq[l];
-  }
-  return {d, s};
-}
+// Candidate rows fetched ahead of the one being summed. A row of a 384-d float corpus is
+// 24 cache lines, mostly far from the cache: one row ahead left most of the time waiting.
+constexpr size_t kPrefetchRows = 4;
 
 void prefetch_row(const float* row, size_t dim) {
   const char* p = reinterpret_cast<const char*>(row);
@@ -78,18 +56,24 @@ void rescore_candidates(MatrixView queries, MatrixView corpus, const int64_t* ca
     }
   }
   const int threads = thread_count(options.threads);
+  const auto dot_norm = topk_detail::active_ops().dot_norm;
   std::vector<std::vector<Scored>> scratch(parallel_workers(q, threads));
   parallel_for(q, threads, options.cancel, [&](size_t i, size_t worker) {
     const float* query = queries.data + i * dim;
     const int64_t* cand = candidates + i * per_query;
-    const float query_norm = std::sqrt(dot_and_norm(query, query, dim).dot);
+    const auto row_of = [&](size_t j) { return corpus.data + static_cast<size_t>(cand[j]) * dim; };
+    float query_dot = 0.0f, query_norm_sq = 0.0f;
+    dot_norm(query, query, dim, &query_dot, &query_norm_sq);
+    const float query_norm = std::sqrt(query_norm_sq);
     std::vector<Scored>& row_scores = scratch[worker];
     row_scores.resize(per_query);
+    for (size_t j = 0; j < std::min(kPrefetchRows, per_query); ++j) prefetch_row(row_of(j), dim);
     for (size_t j = 0; j < per_query; ++j) {
-      if (j + 1 < per_query) prefetch_row(corpus.data + static_cast<size_t>(cand[j + 1]) * dim, dim);
-      const DotNorm r = dot_and_norm(query, corpus.data + static_cast<size_t>(cand[j]) * dim, dim);
-      const float norms = query_norm * std::sqrt(r.norm_sq);
-      row_scores[j] = {norms > 0.0f ? r.dot / norms : 0.0f, cand[j]};
+      if (j + kPrefetchRows < per_query) prefetch_row(row_of(j + kPrefetchRows), dim);
+      float dot = 0.0f, norm_sq = 0.0f;
+      dot_norm(query, row_of(j), dim, &dot, &norm_sq);
+      const float norms = query_norm * std::sqrt(norm_sq);
+      row_scores[j] = {norms > 0.0f ? dot / norms : 0.0f, cand[j]};
     }
     // Best first; ties to the lower index, as every search here.
     std::partial_sort(row_scores.begin(), row_scores.begin() + static_cast<std::ptrdiff_t>(keep),

@@ -85,6 +85,8 @@ struct KernelOps {
   // scale[j] when scale is not null; pads the last panel with zeros.
   void (*pack_b)(const float* src, size_t cols, size_t d, const float* scale, float* dst);
   void (*tile)(const Tile& t);
+  // q . row and row . row (rescoring binary search candidates with float vectors).
+  void (*dot_norm)(const float* q, const float* row, size_t d, float* dot, float* norm_sq);
 };
 
 const KernelOps* kernel_ops_scalar();
