@@ -81,27 +81,36 @@ inline uint64_t eight_groups(Distances distances, const uint64_t* packed, size_t
   return hits;
 }
 
-// The bound tests become bits in a register, and the rows below the bound are gathered
-// from them afterwards. A row that passes is a rare, unpredictable branch: had it been
-// taken in the popcount loop, it would throw away the many popcounts in flight (measured:
-// about 90 cycles per passing row, a third more time at k = 500 over 1M rows); taken here,
-// on bits that are already computed, it costs less than half that.
+// The bound tests become bits, and the rows below the bound are gathered from them once
+// the popcounts of up to kSectionGroups groups are done. A row that passes is a rare,
+// unpredictable branch. Had it been taken in the popcount loop, it would throw away the
+// popcounts in flight and then wait for the next ones (measured: about 90 cycles per
+// passing row, a third more time at k = 500 over 1M rows). Taken in the gathering loop,
+// its bits are already computed: it costs a plain misprediction.
 template <class Distances>
 size_t below_with(Distances distances, const uint64_t* packed, size_t groups, size_t words,
                   uint32_t bound, uint32_t* rows, uint32_t* dist) {
   static_assert(kGroupRows == 8, "one 512-bit register per packed word");
+  constexpr size_t kSectionGroups = 256;
   const __m512i limit = _mm512_set1_epi64(static_cast<long long>(bound));
   const size_t stride = words * kGroupRows;
+  uint64_t hits[kSectionGroups / 8];
   size_t found = 0;
-  for (size_t g0 = 0; g0 < groups; g0 += 8) {
-    const size_t g1 = std::min(groups, g0 + 8);
-    // found <= every row at or after g0 * 8, so the compaction below only overwrites
+  for (size_t s0 = 0; s0 < groups; s0 += kSectionGroups) {
+    const size_t s1 = std::min(groups, s0 + kSectionGroups);
+    const size_t chunks = (s1 - s0 + 7) / 8;
+    for (size_t c = 0; c < chunks; ++c) {
+      const size_t g0 = s0 + 8 * c;
+      hits[c] = eight_groups(distances, packed, stride, g0, std::min(s1, g0 + 8), limit, dist);
+    }
+    // found <= every row of the section not yet read, so the compaction only overwrites
     // distances already read.
-    for (uint64_t hits = eight_groups(distances, packed, stride, g0, g1, limit, dist); hits;
-         hits &= hits - 1) {
-      const size_t row = g0 * kGroupRows + static_cast<size_t>(__builtin_ctzll(hits));
-      rows[found] = static_cast<uint32_t>(row);
-      dist[found++] = dist[row];
+    for (size_t c = 0; c < chunks; ++c) {
+      for (uint64_t h = hits[c]; h; h &= h - 1) {
+        const size_t row = (s0 + 8 * c) * kGroupRows + static_cast<size_t>(__builtin_ctzll(h));
+        rows[found] = static_cast<uint32_t>(row);
+        dist[found++] = dist[row];
+      }
     }
   }
   return found;
