@@ -23,9 +23,12 @@ constexpr size_t kCacheLine = 64;
 // 24 cache lines, mostly far from the cache: one row ahead left most of the time waiting.
 constexpr size_t kPrefetchRows = 4;
 
+// Into L2 (locality hint 2): the L1 has too few miss buffers for four rows in flight.
+// Measured on Zen 4, 500 queries x 500 random candidates of 1M rows, one thread: 0.064 s,
+// against 0.092 s into L1 and 0.138 s with one row ahead.
 void prefetch_row(const float* row, size_t dim) {
   const char* p = reinterpret_cast<const char*>(row);
-  for (size_t off = 0; off < dim * sizeof(float); off += kCacheLine) __builtin_prefetch(p + off);
+  for (size_t off = 0; off < dim * sizeof(float); off += kCacheLine) __builtin_prefetch(p + off, 0, 2);
 }
 
 struct Scored {
