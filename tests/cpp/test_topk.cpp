@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fastsbert/hamming.h"
 #include "fastsbert/topk.h"
 
 using fastsbert::MatrixView;
@@ -121,6 +122,92 @@ void test_levels() {
   unsetenv("FASTSBERT_SIMD");
 }
 
+// Hamming top-k against brute force, (distance, index) order, every level and thread count.
+// Widths cover the one-word vectors, the loops specialised per word count (up to 16
+// words) and the generic loop past them; 1-byte vectors make nearly every row a tie.
+void test_hamming() {
+  std::mt19937 rng(11);
+  for (size_t bytes : {size_t(1), size_t(6), size_t(48), size_t(65), size_t(130)}) {
+    const size_t nq = 5, nc = 40000 / bytes + 700;
+    std::vector<uint8_t> q(nq * bytes), c(nc * bytes);
+    for (auto& b : q) b = static_cast<uint8_t>(rng());
+    for (auto& b : c) b = static_cast<uint8_t>(rng());
+    for (size_t k : {size_t(1), size_t(7), size_t(600)}) {
+      const size_t kk = fastsbert::topk_columns(k, nc);
+      std::vector<std::pair<int32_t, int64_t>> want(nq * kk);
+      for (size_t i = 0; i < nq; ++i) {
+        std::vector<std::pair<int32_t, int64_t>> all(nc);
+        for (size_t j = 0; j < nc; ++j) {
+          int32_t dist = 0;
+          for (size_t b = 0; b < bytes; ++b) {
+            dist += __builtin_popcount(q[i * bytes + b] ^ c[j * bytes + b]);
+          }
+          all[j] = {dist, static_cast<int64_t>(j)};
+        }
+        std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(kk), all.end());
+        std::copy(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(kk),
+                  want.begin() + static_cast<std::ptrdiff_t>(i * kk));
+      }
+      for (SimdLevel l : fastsbert::topk_supported_simd_levels()) {
+        set_level(l);
+        for (int threads : {1, 3}) {
+          fastsbert::TopkOptions o;
+          o.threads = threads;
+          std::vector<int32_t> d(nq * kk);
+          std::vector<int64_t> idx(nq * kk);
+          fastsbert::hamming_search({q.data(), nq, bytes}, {c.data(), nc, bytes}, k, d.data(),
+                                    idx.data(), o);
+          bool same = true;
+          for (size_t r = 0; r < nq * kk; ++r) {
+            same = same && d[r] == want[r].first && idx[r] == want[r].second;
+          }
+          CHECK(same, "hamming %s bytes=%zu k=%zu threads=%d differs from brute force",
+                fastsbert::simd_level_name(fastsbert::hamming_simd_level()), bytes, k, threads);
+        }
+      }
+    }
+  }
+  unsetenv("FASTSBERT_SIMD");
+}
+
+// Rescoring against double-precision cosine over the same candidates, every level.
+void test_rescore() {
+  const size_t d = 45, nq = 6, nc = 900, per_query = 40, k = 9;
+  auto q = random_matrix(nq, d, 3), c = random_matrix(nc, d, 4);
+  std::vector<int64_t> cand(nq * per_query);
+  std::mt19937 rng(5);
+  for (auto& x : cand) x = static_cast<int64_t>(rng() % nc);
+  for (SimdLevel l : fastsbert::topk_supported_simd_levels()) {
+    set_level(l);
+    std::vector<float> s(nq * k);
+    std::vector<int64_t> idx(nq * k);
+    fastsbert::rescore_candidates({q.data(), nq, d}, {c.data(), nc, d}, cand.data(), per_query,
+                                  k, s.data(), idx.data());
+    for (size_t i = 0; i < nq; ++i) {
+      for (size_t r = 0; r < k; ++r) {
+        const int64_t j = idx[i * k + r];
+        double dot = 0, nqq = 0, ncc = 0;
+        for (size_t t = 0; t < d; ++t) {
+          dot += double(q[i * d + t]) * c[j * d + t];
+          nqq += double(q[i * d + t]) * q[i * d + t];
+          ncc += double(c[j * d + t]) * c[j * d + t];
+        }
+        const double want = dot / std::sqrt(nqq * ncc);
+        CHECK(std::abs(s[i * k + r] - want) < 1e-5, "rescore %s: score %f, want %f",
+              fastsbert::simd_level_name(l), s[i * k + r], want);
+        const bool candidate =
+            std::find(cand.begin() + static_cast<std::ptrdiff_t>(i * per_query),
+                      cand.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_query), j) !=
+            cand.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_query);
+        CHECK(candidate, "rescore %s: row %lld is not a candidate", fastsbert::simd_level_name(l),
+              static_cast<long long>(j));
+        if (r > 0) CHECK(s[i * k + r - 1] >= s[i * k + r], "rescore: not best first");
+      }
+    }
+  }
+  unsetenv("FASTSBERT_SIMD");
+}
+
 void test_errors() {
   std::vector<float> a(4 * 3, 1.0f), b(5 * 2, 1.0f);
   std::vector<float> s(8);
@@ -146,6 +233,8 @@ void test_errors() {
 
 int main() {
   test_levels();
+  test_hamming();
+  test_rescore();
   test_errors();
   std::printf("simd levels:");
   for (auto l : fastsbert::topk_supported_simd_levels())
