@@ -7,10 +7,10 @@
 
 Each Ray actor loads the model once and runs the native engine on the CPUs Ray gives it
 (``num_cpus`` per actor; the engine's threads follow that number), and Ray streams blocks
-of rows through the actors. The model is resolved (exported, if it is a
-sentence-transformers directory) once, on the driver; on a multi-node cluster its
-directory must be readable at the same path on every node (a shared filesystem, or the
-same ``$FASTSBERT_HOME`` cache populated on each node).
+of rows through the actors. The driver resolves the model first, so that a bad name fails
+at once. A Hub id, or None for the default model, then reaches the actors as such, and
+each node resolves it from its own caches (no shared filesystem needed); a directory path
+must be readable at the same place on every node.
 
 Needs the ``ray`` extra (``pip install 'fastsbert[ray]'``); importing ``fastsbert`` never
 imports Ray.
