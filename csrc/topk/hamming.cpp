@@ -37,12 +37,12 @@ void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
 }
 
 // ---------------------------------------------------------------- tuning constants
-// A split's corpus range is packed a super block at a time (kept in L2), and each super
-// block is swept by the queries kQueryBlock at a time, in blocks of kCorpusBlockBytes
-// (kept in L1). Packing thus costs one pass over the corpus per query chunk, and the
-// selection state being written belongs to only kQueryBlock queries at a time.
-// Measured on one Zen 4 core (1M x 48-byte rows, 500 queries): a 16 KiB L1 block beat
-// 32 KiB, which shares L1 with the queries' state.
+// The corpus is packed a super block at a time (one work item; kept in L2), and each
+// super block is swept by the queries kQueryBlock at a time, in blocks of
+// kCorpusBlockBytes (kept in L1). Packing thus costs one pass over the corpus per query
+// chunk, and the selection state being written belongs to only kQueryBlock queries at a
+// time. Measured on one Zen 4 core (1M x 48-byte rows, 500 queries): a 16 KiB L1 block
+// beat 32 KiB, which shares L1 with the queries' state.
 constexpr size_t kCorpusBlockBytes = 16 * 1024;
 constexpr size_t kSuperBlockBytes = 256 * 1024;
 constexpr size_t kQueryBlock = 64;
@@ -97,8 +97,8 @@ class Selection {
     if (distance >= bound_) return;
     buf_.push_back({distance, index});
     ++hist_[distance];
-    // nearer_ counts the accepted candidates below the bound; once `keep` of them are
-    // below bound - 1, a later one at bound - 1 can no longer enter.
+    // nearer_ counts the accepted candidates below the bound. Once `keep` of them are,
+    // a later one at bound - 1 would lose to them all: the bound falls.
     for (++nearer_; nearer_ >= keep_;) nearer_ -= hist_[--bound_];
     if (buf_.size() == cap_) compact();
   }
