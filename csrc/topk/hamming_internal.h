@@ -22,14 +22,15 @@ struct HammingOps {
   // The rows of the `groups` packed groups (groups * words * kGroupRows words) whose
   // distance to `query` (`words` 64-bit words) is below `bound`: their positions in the
   // block (g * kGroupRows + i) go to rows[], their distances to dist[], in increasing
-  // position order. Returns how many (at most groups * kGroupRows). Selection keeps a
-  // bound that only falls, so after the first blocks almost nothing passes.
+  // position order. Returns how many (at most groups * kGroupRows). Both arrays hold
+  // groups * kGroupRows entries, and a kernel may use dist[] as scratch. Selection keeps
+  // a bound that only falls, so after the first blocks almost nothing passes.
   size_t (*below)(const uint64_t* query, const uint64_t* packed, size_t groups, size_t words,
                   uint32_t bound, uint32_t* rows, uint32_t* dist);
 };
 
 const HammingOps* hamming_ops_scalar();  // portable; the reference
-const HammingOps* hamming_ops_avx2();    // hardware POPCNT (every AVX2 CPU has it); null if absent
+const HammingOps* hamming_ops_avx2();    // AVX2 (byte lookups); null when not compiled in
 const HammingOps* hamming_ops_avx512();  // AVX-512 VPOPCNTDQ; null when not compiled in
 
 }  // namespace fastsbert::hamming_detail

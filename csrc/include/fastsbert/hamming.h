@@ -4,7 +4,7 @@
 // layout of sentence-transformers' quantize_embeddings and numpy.packbits): a 384-d
 // embedding is 48 bytes. The distance between two vectors is the number of differing
 // bits. Results are exact, nearest first, ties broken by the lower index; every SIMD level
-// (scalar, POPCNT, AVX-512 VPOPCNTDQ) returns identical results. Memory beyond the inputs
+// (scalar, AVX2, AVX-512 VPOPCNTDQ) returns identical results. Memory beyond the inputs
 // and outputs: the selection state of a chunk of queries, about 64 MiB at most (more only
 // when a single query's k needs it: 32 bytes per k per thread), and a 256 KiB packed corpus
 // block per thread.
