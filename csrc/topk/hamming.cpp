@@ -152,6 +152,13 @@ void hamming_search(PackedView queries, PackedView corpus, size_t k, int32_t* di
   const size_t cols = topk_columns(k, n);
   if (q == 0 || cols == 0) return;
   if (q > 0 && (!distances || !indices)) throw std::invalid_argument("hamming_search: null output");
+  if (bytes == 0) {  // no bits: every distance is 0, and ties go to the lower index
+    for (size_t i = 0; i < q * cols; ++i) {
+      distances[i] = 0;
+      indices[i] = static_cast<int64_t>(i % cols);
+    }
+    return;
+  }
 
   const HammingOps* ops = ops_for(hamming_simd_level());
   const size_t words = words_of(bytes);

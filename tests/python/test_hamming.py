@@ -21,7 +21,7 @@ def packed(rng, rows: int, nbytes: int) -> np.ndarray:
     return rng.integers(0, 256, size=(rows, nbytes), dtype=np.uint8)
 
 
-@pytest.mark.parametrize("nbytes", [1, 7, 8, 48, 64, 65, 130])
+@pytest.mark.parametrize("nbytes", [0, 1, 7, 8, 48, 64, 65, 130])
 @pytest.mark.parametrize("q, n, k", [(1, 300, 10), (40, 1000, 5), (3, 17, 40)])
 def test_matches_brute_force(nbytes, q, n, k):
     rng = np.random.default_rng(nbytes * 1000 + n)
