@@ -739,7 +739,8 @@ sequence to that many tokens, special tokens included.)doc")
         "lower index; only candidate rows are read.");
   m.def("hamming_simd_level",
         [] { return std::string(fastsbert::simd_level_name(fastsbert::hamming_simd_level())); },
-        "The level the Hamming kernel runs with now (scalar, avx2: POPCNT, avx512: VPOPCNTDQ).");
+        "The level the Hamming kernel runs with now (scalar, avx2: VPSHUFB nibble counts, avx512: "
+        "VPOPCNTDQ).");
   m.def("cpu_features", [] { return fastsbert::cpu_feature_names(fastsbert::cpu_features()); },
         "CPU features after FASTSBERT_CPU_FEATURES masking (ValueError for a bad value).");
   m.def("cpu_features_detected",

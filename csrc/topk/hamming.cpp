@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,16 +20,16 @@ using hamming_detail::kGroupRows;
 
 size_t words_of(size_t bytes) { return (bytes + 7) / 8; }
 
-// Rows [0, rows) of `src` (`bytes` each) into interleaved groups (see hamming_internal.h).
+// Rows [0, rows) of `src` (`bytes` each) into interleaved groups (see hamming_internal.h);
+// the last group's missing rows are zero.
 void pack_rows(const uint8_t* src, size_t rows, size_t bytes, uint64_t* dst) {
   const size_t words = words_of(bytes);
-  const size_t groups = (rows + kGroupRows - 1) / kGroupRows;
-  std::fill(dst, dst + groups * words * kGroupRows, uint64_t{0});
-  for (size_t r = 0; r < rows; ++r) {
+  const size_t padded = (rows + kGroupRows - 1) / kGroupRows * kGroupRows;
+  for (size_t r = 0; r < padded; ++r) {
     uint64_t* group = dst + (r / kGroupRows) * words * kGroupRows + r % kGroupRows;
     for (size_t w = 0; w < words; ++w) {
       uint64_t word = 0;
-      std::memcpy(&word, src + r * bytes + 8 * w, std::min<size_t>(8, bytes - 8 * w));
+      if (r < rows) std::memcpy(&word, src + r * bytes + 8 * w, std::min<size_t>(8, bytes - 8 * w));
       group[w * kGroupRows] = word;
     }
   }

@@ -140,7 +140,7 @@ def hamming_search(queries: numpy.ndarray, corpus: numpy.ndarray, k: typing.Supp
     """
 def hamming_simd_level() -> str:
     """
-    The level the Hamming kernel runs with now (scalar, avx2: POPCNT, avx512: VPOPCNTDQ).
+    The level the Hamming kernel runs with now (scalar, avx2: VPSHUFB nibble counts, avx512: VPOPCNTDQ).
     """
 def int8_is_fast() -> bool:
     """

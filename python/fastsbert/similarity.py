@@ -136,13 +136,13 @@ def topk(
             raise ValueError(f"metric='hamming' runs on the CPU only, got device={device!r}")
         q, c = _as_packed(queries, "queries"), _as_packed(corpus, "corpus")
         k = _check_count(k, "k", c.shape[0])
+        threads = check_threads(threads)
         if rescore is None:
-            return _core.hamming_search(q, c, k, check_threads(threads))
+            return _core.hamming_search(q, c, k, threads)
         multiplier = check_int(rescore_multiplier, "rescore_multiplier")
-        _, candidates = _core.hamming_search(q, c, min(k * multiplier, c.shape[0]),
-                                             check_threads(threads))
+        _, candidates = _core.hamming_search(q, c, min(k * multiplier, c.shape[0]), threads)
         query_float, corpus_float = rescore
-        return _rescore(query_float, corpus_float, candidates, k, check_threads(threads))
+        return _rescore(query_float, corpus_float, candidates, k, threads)
     if rescore is not None:
         raise ValueError("rescore applies to metric='hamming' only")
     q = _as_matrix(queries, "queries")
