@@ -1,5 +1,5 @@
-"""fastsbert.training: fine-tune sentence encoders (PyTorch), saving models in the
-sentence-transformers layout that fastsbert's exporter turns into ONNX.
+"""fastsbert.training: fine-tune sentence encoders and cross-encoders (PyTorch), saving
+models in the sentence-transformers layout that fastsbert's exporter turns into ONNX.
 
 ``fastsbert.training.models`` (the module stack: Transformer, Pooling, Dense, Normalize)
 needs only torch and transformers (the ``[export]`` extra); training needs the
@@ -11,14 +11,28 @@ from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("data", "evaluation", "losses", "models")
+_SUBMODULES = ("cross_encoder", "data", "evaluation", "losses", "mining", "models")
 _ATTRIBUTES = {
+    "CrossEncoder": ".cross_encoder.model",
     "InputExample": ".data",
+    "mine_hard_negatives": ".mining",
     "SentenceEncoder": ".sentence_encoder",
     "fit": ".trainer",
 }
 
-__all__ = ["InputExample", "SentenceEncoder", "data", "evaluation", "fit", "losses", "models"]
+__all__ = [
+    "CrossEncoder",
+    "InputExample",
+    "SentenceEncoder",
+    "cross_encoder",
+    "data",
+    "evaluation",
+    "fit",
+    "losses",
+    "mine_hard_negatives",
+    "mining",
+    "models",
+]
 
 
 def __getattr__(name: str):

@@ -66,11 +66,21 @@ def _amp_dtype(use_amp, device: torch.device) -> torch.dtype | None:
     raise ValueError(f"use_amp must be False, True, 'bf16' or 'fp16', got {use_amp!r}")
 
 
+def _move(obj, device):
+    """Tensors (also inside dicts and lists) moved to ``device``; texts and the rest unchanged."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device, non_blocking=True)
+    if isinstance(obj, dict):
+        return {k: _move(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and obj and not isinstance(obj[0], str):
+        return type(obj)(_move(v, device) for v in obj)
+    return obj
+
+
 def _to_device(features, labels, device):
-    features = [{k: v.to(device, non_blocking=True) for k, v in f.items()} for f in features]
-    if isinstance(labels, torch.Tensor):
-        labels = labels.to(device, non_blocking=True)
-    return features, labels
+    # Sentence encoders collate tokenised columns (dicts of tensors); cross-encoders collate
+    # the text columns themselves, since their losses pair texts inside the batch.
+    return _move(list(features), device), _move(labels, device)
 
 
 def _describe(loss: nn.Module) -> str:

@@ -57,6 +57,12 @@ def collate_examples(
             )
     if n_cols == 0:
         raise ValueError("examples have no texts")
+    for i, ex in enumerate(batch):
+        if any(isinstance(t, list) for t in ex.texts):
+            raise ValueError(
+                f"{_where(ex, i)} has a list of texts in one column; only the listwise "
+                "cross-encoder losses take those (fastsbert.training.CrossEncoder)"
+            )
     features = [tokenize([ex.texts[c] for ex in batch]) for c in range(n_cols)]
     has_label = [ex.label is not None for ex in batch]
     if not any(has_label):

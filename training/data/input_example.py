@@ -12,9 +12,11 @@ class InputExample:
 
     Args:
         texts: the text columns, e.g. ``[sentence_a, sentence_b]``, ``[anchor, positive]``,
-            ``[sentence]`` or ``[anchor, positive, negative, ...]``.
-        label: a float score, an int class, a list of floats (teacher scores or a teacher
-            embedding), or ``None`` for losses that take no label.
+            ``[sentence]`` or ``[anchor, positive, negative, ...]``; for the listwise
+            cross-encoder losses ``[query, [document, ...]]`` (a column may hold a list).
+        label: a float score, an int class, a list of floats (teacher scores, a teacher
+            embedding, or one relevance per document of a listwise example), or ``None``
+            for losses that take no label.
         guid: an optional identifier, shown in error messages.
     """
 
@@ -25,9 +27,12 @@ class InputExample:
     def __post_init__(self) -> None:
         if isinstance(self.texts, str):
             raise TypeError("InputExample.texts must be a list of strings, not a single string")
-        self.texts = list(self.texts)
+        self.texts = [list(t) if isinstance(t, (list, tuple)) else t for t in self.texts]
         for t in self.texts:
-            if not isinstance(t, str):
+            parts = t if isinstance(t, list) else [t]
+            if not all(isinstance(x, str) for x in parts):
+                bad = next(x for x in parts if not isinstance(x, str))
                 raise TypeError(
-                    f"InputExample.texts must hold strings, got {type(t).__name__}: {t!r}"
+                    "InputExample.texts must hold strings (or lists of strings), "
+                    f"got {type(bad).__name__}: {bad!r}"
                 )

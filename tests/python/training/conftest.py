@@ -55,3 +55,24 @@ def st_model(st_module, tiny_dir):
 @pytest.fixture
 def texts():
     return list(TEXTS)
+
+
+@pytest.fixture(scope="session")
+def ce_encoder_dir(tmp_path_factory):
+    from fsb_cross_encoder_helpers import build_encoder
+
+    return build_encoder(tmp_path_factory.mktemp("ce") / "encoder")
+
+
+@pytest.fixture(scope="session")
+def ce1_dir(ce_encoder_dir, st_module):
+    from fsb_cross_encoder_helpers import build_st_cross_encoder
+
+    return build_st_cross_encoder(ce_encoder_dir, ce_encoder_dir.with_name("ce1"), 1)
+
+
+@pytest.fixture(scope="session")
+def ce3_dir(ce_encoder_dir, st_module):
+    from fsb_cross_encoder_helpers import build_st_cross_encoder
+
+    return build_st_cross_encoder(ce_encoder_dir, ce_encoder_dir.with_name("ce3"), 3, seed=2)
