@@ -109,3 +109,29 @@ def test_train_save_load_in_sentence_transformers(ce_encoder_dir, tmp_path, st_m
     model.save(tmp_path / "trained")
     theirs = st_module.CrossEncoder(str(tmp_path / "trained"), device="cpu")
     np.testing.assert_allclose(model.predict(PAIRS), theirs.predict(PAIRS), atol=1e-5)
+
+
+def test_fit_with_listwise_and_cached_losses(ce1_dir):
+    """Listwise examples ([query, [documents]] with a label per document) and the gradient
+    cache both go through the trainer and change the weights."""
+    from fastsbert.training.cross_encoder.losses import CachedMultipleNegativesRankingLoss, ListNetLoss
+
+    model = CrossEncoder(ce1_dir, device="cpu")
+    listwise = [
+        InputExample(texts=[q, [d, n]], label=[1, 0]) for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)
+    ]
+    listwise[0] = InputExample(texts=[QUERIES[0], [DOCUMENTS[0], NEGATIVES[0], NEGATIVES[1]]], label=[2, 0, 1])
+    triplets = [InputExample(texts=[q, d, n]) for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)]
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    result = model.fit(
+        train_objectives=[
+            (DataLoader(listwise, batch_size=3), ListNetLoss(model)),
+            (DataLoader(triplets, batch_size=5), CachedMultipleNegativesRankingLoss(model, mini_batch_size=4)),
+        ],
+        epochs=1,
+        warmup_steps=0,
+        show_progress_bar=False,
+    )
+    assert result["global_step"] == 2 and np.isfinite(result["training_loss"])
+    changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
+    assert any("classifier" in n for n in changed) and any("encoder" in n for n in changed)
