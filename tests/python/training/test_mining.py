@@ -114,3 +114,23 @@ def test_dict_input_and_bad_options(setup):
         mine_hard_negatives(columns, setup["ours"], range_min=5, range_max=5)
     with pytest.raises(ValueError, match="cannot mine 5 negatives"):
         mine_hard_negatives(columns, setup["ours"], num_negatives=5, range_max=3)
+
+
+def test_with_the_onnx_encoder(setup, minilm_exported):
+    """fastsbert.Encoder (ONNX Runtime) embeds; the negatives are sentence-transformers'."""
+    import fastsbert
+    from sentence_transformers.util import mine_hard_negatives as reference
+
+    n = 40
+    dataset = datasets.Dataset.from_dict({"anchor": setup["anchors"][:n], "positive": setup["positives"][:n]})
+    encoder = fastsbert.Encoder(minilm_exported)
+    options = {"corpus": setup["corpus"], "num_negatives": 2, "output_format": "n-tuple", "output_scores": True}
+    got = mine_hard_negatives(dataset, encoder, verbose=False, **options)
+    want = reference(dataset, setup["theirs"], verbose=False, **options)
+    assert got.column_names == want.column_names and len(want) > 0
+    for column in want.column_names:
+        if column == "scores":
+            for a, b in zip(got[column], want[column]):
+                assert a == pytest.approx(b, abs=1e-4)
+        else:
+            assert got[column] == want[column], column
