@@ -4,6 +4,7 @@ saved in sentence-transformers' CrossEncoder layout."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from ..models._files import read_json, read_json_object, write_json
 from .activation import activation_from_name, activation_name, default_activation
 from .collate import collate_pairs
 
+logger = logging.getLogger(__name__)
+
 # Files of sentence-transformers' layout (the model directory's root).
 MODULES_NAME = "modules.json"
 MODEL_CONFIG_NAME = "config_sentence_transformers.json"
@@ -28,17 +31,15 @@ _ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 def _transformer_folder(root: Path) -> Path:
     """The folder holding the Hugging Face model: the root, or the first module's folder
-    when a ``modules.json`` lists one elsewhere."""
+    when a ``modules.json`` lists one elsewhere. A sentence-embedding model's other modules
+    (pooling, dense, normalize) are not used: its encoder becomes the cross-encoder's body."""
     if not (root / MODULES_NAME).is_file():
         return root
     entries = read_json(root / MODULES_NAME, what="sentence-transformers module list")
     if not isinstance(entries, list) or not entries or not isinstance(entries[0], dict):
         raise ValueError(f"{root / MODULES_NAME}: corrupt module list: expected a list of objects")
     if len(entries) > 1:
-        raise ValueError(
-            f"{root / MODULES_NAME}: {len(entries)} modules; a cross-encoder here is one "
-            "sequence-classification Transformer"
-        )
+        logger.info("%s: using the encoder of this %d-module model as the body", root, len(entries))
     return root / str(entries[0].get("path", ""))
 
 
