@@ -41,13 +41,19 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", default=None, help="encoder or cross-encoder (default: all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--model", default=None, help="encoder or cross-encoder (default: all-MiniLM-L6-v2)"
+    )
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--steps-per-epoch", type=int, default=None, help="cap the steps (default: the whole data)")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test pairs")
+    p.add_argument(
+        "--steps-per-epoch", type=int, default=None, help="cap the steps (default: the whole data)"
+    )
+    p.add_argument(
+        "--test-limit", type=int, default=None, help="evaluate on the first N test pairs"
+    )
     p.add_argument("--output", default="runs/msrp-cross-encoder")
     args = p.parse_args()
     if args.model is None:

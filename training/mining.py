@@ -46,7 +46,9 @@ def _embed(model, texts: list[str], role: str, prompt_name, prompt, batch_size: 
         emb = model.encode(texts, batch_size=batch_size, prompt_name=prompt_name, prompt=prompt)
     emb = np.asarray(emb, dtype=np.float32)
     if emb.ndim != 2 or emb.shape[0] != len(texts):
-        raise ValueError(f"the model returned embeddings of shape {emb.shape} for {len(texts)} texts")
+        raise ValueError(
+            f"the model returned embeddings of shape {emb.shape} for {len(texts)} texts"
+        )
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     return np.ascontiguousarray(emb / np.maximum(norms, 1e-12))
 
@@ -131,7 +133,9 @@ def mine_hard_negatives(
         anchor_column_name = names[0]
     if not positive_column_name or positive_column_name not in columns:
         if len(names) < 2:
-            raise ValueError("mine_hard_negatives: the dataset needs an anchor and a positive column")
+            raise ValueError(
+                "mine_hard_negatives: the dataset needs an anchor and a positive column"
+            )
         positive_column_name = names[1]
     if as_triplets is not None:
         output_format = "triplet" if as_triplets else "n-tuple"
@@ -172,14 +176,18 @@ def mine_hard_negatives(
             f"ranked {range_min} to {range_max - 1}; lower num_negatives or range_min, or raise range_max"
         )
 
-    corpus_texts = list(dict.fromkeys((positives_in if corpus is None else list(corpus)) + positives_in))
+    corpus_texts = list(
+        dict.fromkeys((positives_in if corpus is None else list(corpus)) + positives_in)
+    )
     corpus_index = {t: i for i, t in enumerate(corpus_texts)}
     queries = list(dict.fromkeys(anchors_in))
     query_index = {q: i for i, q in enumerate(queries)}
     n_queries = len(queries)
     self_index = np.array([corpus_index.get(q, -1) for q in queries], dtype=np.int64)
 
-    corpus_emb = _embed(model, corpus_texts, "document", corpus_prompt_name, corpus_prompt, batch_size)
+    corpus_emb = _embed(
+        model, corpus_texts, "document", corpus_prompt_name, corpus_prompt, batch_size
+    )
     query_emb = _embed(model, queries, "query", query_prompt_name, query_prompt, batch_size)
 
     # Enough candidates that range_max remain after removing the positives and the anchor.
@@ -211,7 +219,9 @@ def mine_hard_negatives(
             pairs = [(queries[q], corpus_texts[i]) for i in indices[q]]
             scores[q] = np.asarray(cross_encoder.predict(pairs, batch_size=batch_size), np.float32)
         positive_scores = np.asarray(
-            cross_encoder.predict(list(zip(row_anchor_text, row_positive_text)), batch_size=batch_size),
+            cross_encoder.predict(
+                list(zip(row_anchor_text, row_positive_text)), batch_size=batch_size
+            ),
             np.float32,
         )
 
@@ -222,7 +232,9 @@ def mine_hard_negatives(
             scores[q, np.isin(indices[q], positive_ids[q])] = _NEG_INF
     if absolute_margin is not None or relative_margin is not None:
         bounds = np.cumsum([0] + n_pos)
-        lowest = np.array([positive_scores[bounds[q] : bounds[q + 1]].min() for q in range(n_queries)])
+        lowest = np.array(
+            [positive_scores[bounds[q] : bounds[q + 1]].min() for q in range(n_queries)]
+        )
         if absolute_margin is not None:
             scores[scores + absolute_margin > lowest[:, None]] = _NEG_INF
         if relative_margin is not None:
@@ -262,7 +274,10 @@ def mine_hard_negatives(
                 out["scores"].append([float(positive_scores[r]), float(row_neg_scores[r, j])])
     elif output_format == "n-tuple":
         keep = np.flatnonzero(found.all(axis=1))
-        out = {a_col: [row_anchor_text[r] for r in keep], p_col: [row_positive_text[r] for r in keep]}
+        out = {
+            a_col: [row_anchor_text[r] for r in keep],
+            p_col: [row_positive_text[r] for r in keep],
+        }
         for j in range(row_neg_ids.shape[1]):
             out[f"negative_{j + 1}"] = [corpus_texts[row_neg_ids[r, j]] for r in keep]
         if output_scores:
@@ -289,7 +304,9 @@ def mine_hard_negatives(
         for r in np.flatnonzero(found.any(axis=1)):
             kept = found[r]
             out[a_col].append(row_anchor_text[r])
-            out[p_col].append([row_positive_text[r]] + [corpus_texts[i] for i in row_neg_ids[r][kept]])
+            out[p_col].append(
+                [row_positive_text[r]] + [corpus_texts[i] for i in row_neg_ids[r][kept]]
+            )
             out[target].append(
                 [float(positive_scores[r])] + [float(s) for s in row_neg_scores[r][kept]]
                 if output_scores

@@ -15,6 +15,11 @@ from torch import nn
 logger = logging.getLogger(__name__)
 
 
+# Stateless defaults shared by the losses' signatures (sentence-transformers' defaults).
+IDENTITY = nn.Identity()
+SIGMOID = nn.Sigmoid()
+
+
 def activation_name(fn) -> str | None:
     """The stored name of ``fn``: ``module.ClassName`` of its class."""
     if fn is None:

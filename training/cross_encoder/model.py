@@ -136,7 +136,9 @@ class CrossEncoder(nn.Module):
         # The model-level config wins over the Hugging Face config's section, as in
         # sentence-transformers.
         if (root / MODEL_CONFIG_NAME).is_file():
-            settings = read_json_object(root / MODEL_CONFIG_NAME, what="sentence-transformers model config")
+            settings = read_json_object(
+                root / MODEL_CONFIG_NAME, what="sentence-transformers model config"
+            )
             if settings.get("activation_fn"):
                 return settings["activation_fn"]
         section = getattr(self.model.config, "sentence_transformers", None) or {}
@@ -324,9 +326,7 @@ class CrossEncoder(nn.Module):
             root / MODULE_CONFIG_NAME,
             {
                 "transformer_task": "sequence-classification",
-                "modality_config": {
-                    "text": {"method": "forward", "method_output_name": "logits"}
-                },
+                "modality_config": {"text": {"method": "forward", "method_output_name": "logits"}},
                 "module_output_name": "scores",
             },
         )

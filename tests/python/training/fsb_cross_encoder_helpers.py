@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from fsb_training_helpers import minilm_dir
 
 QUERIES = [

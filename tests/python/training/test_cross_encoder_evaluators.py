@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 
 import pytest
-from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES
-from fsb_training_helpers import DATA
-
 from fastsbert.training import CrossEncoder
 from fastsbert.training.cross_encoder import evaluation
+from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES
+from fsb_training_helpers import DATA
 
 
 def _msrp(n: int = 40):
@@ -37,7 +36,9 @@ def test_correlation(ce1_dir, st_module, tmp_path):
     mine = evaluation.CrossEncoderCorrelationEvaluator(pairs, scores, name="sts")
     reference = CrossEncoderCorrelationEvaluator(pairs, scores, name="sts")
     got = mine(CrossEncoder(ce1_dir, device="cpu"), output_path=str(tmp_path / "a"))
-    want = reference(st_module.CrossEncoder(str(ce1_dir), device="cpu"), output_path=str(tmp_path / "b"))
+    want = reference(
+        st_module.CrossEncoder(str(ce1_dir), device="cpu"), output_path=str(tmp_path / "b")
+    )
     _same(got, want, mine.primary_metric, reference.primary_metric)
     assert (tmp_path / "a" / mine.csv_file).read_text().splitlines()[0] == (
         tmp_path / "b" / reference.csv_file
@@ -67,14 +68,27 @@ def test_reranking(ce1_dir, st_module):
         for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)
     ]
     # A first-stage ranking that misses one positive, and a query with none among its documents.
-    samples.append({"query": QUERIES[0], "positive": [DOCUMENTS[0], DOCUMENTS[1]],
-                    "documents": [NEGATIVES[0], DOCUMENTS[0], NEGATIVES[1]]})
+    samples.append(
+        {
+            "query": QUERIES[0],
+            "positive": [DOCUMENTS[0], DOCUMENTS[1]],
+            "documents": [NEGATIVES[0], DOCUMENTS[0], NEGATIVES[1]],
+        }
+    )
     samples.append({"query": QUERIES[1], "positive": ["not there"], "negative": NEGATIVES[:3]})
     for at_k, documents_only in ((2, False), (10, True)):
-        rows = [s for s in samples if ("documents" in s) == documents_only] if documents_only else samples
+        rows = (
+            [s for s in samples if ("documents" in s) == documents_only]
+            if documents_only
+            else samples
+        )
         for rerank_positives in (True, False):
-            mine = evaluation.CrossEncoderRerankingEvaluator(rows, at_k=at_k, always_rerank_positives=rerank_positives)
-            reference = CrossEncoderRerankingEvaluator(rows, at_k=at_k, always_rerank_positives=rerank_positives)
+            mine = evaluation.CrossEncoderRerankingEvaluator(
+                rows, at_k=at_k, always_rerank_positives=rerank_positives
+            )
+            reference = CrossEncoderRerankingEvaluator(
+                rows, at_k=at_k, always_rerank_positives=rerank_positives
+            )
             got = mine(CrossEncoder(ce1_dir, device="cpu"))
             want = reference(st_module.CrossEncoder(str(ce1_dir), device="cpu"))
             _same(got, want, mine.primary_metric, reference.primary_metric)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES, head_grads
-
 from fastsbert.training import CrossEncoder
 from fastsbert.training.cross_encoder import losses as ours
+from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES, head_grads
 
 # A small listwise batch: lists of different lengths, graded relevance with ties.
 LIST_QUERIES = QUERIES[:3]
@@ -61,7 +60,12 @@ CASES = [
     ("MarginMSELoss", {}, triples("margins"), 1),
     ("MarginMSELoss", {}, triples("scores"), 1),
     ("MultipleNegativesRankingLoss", {}, triples(None), 1),
-    ("MultipleNegativesRankingLoss", {"num_negatives": None, "activation_fn": None}, triples(None), 1),
+    (
+        "MultipleNegativesRankingLoss",
+        {"num_negatives": None, "activation_fn": None},
+        triples(None),
+        1,
+    ),
     ("CachedMultipleNegativesRankingLoss", {"mini_batch_size": 4}, triples(None), 1),
     ("RankNetLoss", {}, lists(None), 1),
     ("ListNetLoss", {"mini_batch_size": 2}, lists(None), 1),
@@ -94,7 +98,8 @@ def test_loss_and_gradients_match(case, ce1_dir, ce3_dir, st_module):
 
     def build(module, target):
         args = {
-            k: (getattr(module, v.name)() if isinstance(v, Scheme) else v) for k, v in kwargs.items()
+            k: (getattr(module, v.name)() if isinstance(v, Scheme) else v)
+            for k, v in kwargs.items()
         }
         return getattr(module, name)(target, **args)
 
@@ -135,12 +140,24 @@ def test_config_matches(ce1_dir, st_module):
 
     model = CrossEncoder(ce1_dir, device="cpu")
     reference = st_module.CrossEncoder(str(ce1_dir), device="cpu")
+
     def comparable(config):
         # Our weighting schemes live in fastsbert's module; the class names must agree.
-        return {k: v.rsplit(".", 1)[-1] if k in ("weighting_scheme", "lambda_weight") and v else v
-                for k, v in config.items()}
+        return {
+            k: v.rsplit(".", 1)[-1] if k in ("weighting_scheme", "lambda_weight") and v else v
+            for k, v in config.items()
+        }
 
-    for name in ("BinaryCrossEntropyLoss", "MultipleNegativesRankingLoss", "CachedMultipleNegativesRankingLoss",
-                 "LambdaLoss", "RankNetLoss", "ListNetLoss", "PListMLELoss", "ListMLELoss", "MarginMSELoss"):
+    for name in (
+        "BinaryCrossEntropyLoss",
+        "MultipleNegativesRankingLoss",
+        "CachedMultipleNegativesRankingLoss",
+        "LambdaLoss",
+        "RankNetLoss",
+        "ListNetLoss",
+        "PListMLELoss",
+        "ListMLELoss",
+        "MarginMSELoss",
+    ):
         mine = comparable(getattr(ours, name)(model).get_config_dict())
         assert mine == comparable(getattr(theirs, name)(reference).get_config_dict()), name

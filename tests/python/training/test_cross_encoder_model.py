@@ -8,11 +8,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES
-from torch.utils.data import DataLoader
-
 from fastsbert.training import CrossEncoder, InputExample
 from fastsbert.training.cross_encoder.losses import BinaryCrossEntropyLoss
+from fsb_cross_encoder_helpers import DOCUMENTS, NEGATIVES, QUERIES
+from torch.utils.data import DataLoader
 
 PAIRS = [[q, d] for q in QUERIES for d in DOCUMENTS[:3]] + [["short", "a much longer text " * 40]]
 
@@ -54,7 +53,9 @@ def test_predict_and_rank_match(labels, ce1_dir, ce3_dir, st_module):
 def test_new_head_defaults_and_save_layout(ce_encoder_dir, tmp_path, st_module):
     fresh = CrossEncoder(ce_encoder_dir, device="cpu")
     assert fresh.num_labels == 1 and isinstance(fresh.activation_fn, torch.nn.Sigmoid)
-    model = CrossEncoder(ce_encoder_dir, num_labels=1, max_length=40, activation_fn=torch.nn.Identity(), device="cpu")
+    model = CrossEncoder(
+        ce_encoder_dir, num_labels=1, max_length=40, activation_fn=torch.nn.Identity(), device="cpu"
+    )
     model.save(tmp_path / "saved")
     settings = json.loads((tmp_path / "saved" / "config_sentence_transformers.json").read_text())
     assert settings["model_type"] == "CrossEncoder"
@@ -114,19 +115,28 @@ def test_train_save_load_in_sentence_transformers(ce_encoder_dir, tmp_path, st_m
 def test_fit_with_listwise_and_cached_losses(ce1_dir):
     """Listwise examples ([query, [documents]] with a label per document) and the gradient
     cache both go through the trainer and change the weights."""
-    from fastsbert.training.cross_encoder.losses import CachedMultipleNegativesRankingLoss, ListNetLoss
+    from fastsbert.training.cross_encoder.losses import (
+        CachedMultipleNegativesRankingLoss,
+        ListNetLoss,
+    )
 
     model = CrossEncoder(ce1_dir, device="cpu")
     listwise = [
-        InputExample(texts=[q, [d, n]], label=[1, 0]) for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)
+        InputExample(texts=[q, [d, n]], label=[1, 0])
+        for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)
     ]
-    listwise[0] = InputExample(texts=[QUERIES[0], [DOCUMENTS[0], NEGATIVES[0], NEGATIVES[1]]], label=[2, 0, 1])
+    listwise[0] = InputExample(
+        texts=[QUERIES[0], [DOCUMENTS[0], NEGATIVES[0], NEGATIVES[1]]], label=[2, 0, 1]
+    )
     triplets = [InputExample(texts=[q, d, n]) for q, d, n in zip(QUERIES, DOCUMENTS, NEGATIVES)]
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     result = model.fit(
         train_objectives=[
             (DataLoader(listwise, batch_size=3), ListNetLoss(model)),
-            (DataLoader(triplets, batch_size=5), CachedMultipleNegativesRankingLoss(model, mini_batch_size=4)),
+            (
+                DataLoader(triplets, batch_size=5),
+                CachedMultipleNegativesRankingLoss(model, mini_batch_size=4),
+            ),
         ],
         epochs=1,
         warmup_steps=0,
@@ -135,3 +145,31 @@ def test_fit_with_listwise_and_cached_losses(ce1_dir):
     assert result["global_step"] == 2 and np.isfinite(result["training_loss"])
     changed = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
     assert any("classifier" in n for n in changed) and any("encoder" in n for n in changed)
+
+
+def test_collate_shapes_and_errors():
+    from fastsbert.training.cross_encoder.collate import collate_pairs
+    from fastsbert.training.data.collate import collate_examples
+
+    columns, labels = collate_pairs(
+        [InputExample(texts=["q", "d"], label=1), InputExample(texts=["r", "e"], label=0)]
+    )
+    assert columns == [["q", "r"], ["d", "e"]] and labels.dtype == torch.long
+    columns, labels = collate_pairs(
+        [
+            InputExample(texts=["q", ["a", "b"]], label=[1, 0]),
+            InputExample(texts=["r", ["c"]], label=[2]),
+        ]
+    )
+    assert columns == [["q", "r"], [["a", "b"], ["c"]]]
+    assert [x.tolist() for x in labels] == [[1.0, 0.0], [2.0]]
+    with pytest.raises(ValueError, match="single text in others"):
+        collate_pairs(
+            [InputExample(texts=["q", ["a"]], label=[1]), InputExample(texts=["r", "c"], label=1)]
+        )
+    with pytest.raises(ValueError, match="list of numbers"):
+        collate_pairs([InputExample(texts=["q", ["a"]], label="x")])
+    with pytest.raises(ValueError, match="only the listwise cross-encoder losses"):
+        collate_examples([InputExample(texts=["q", ["a"]])], lambda texts: {})
+    with pytest.raises(TypeError, match="lists of strings"):
+        InputExample(texts=["q", ["a", 3]])

@@ -8,9 +8,8 @@ import gzip
 import random
 
 import pytest
-from fsb_training_helpers import DATA, minilm_dir
-
 from fastsbert.training import SentenceEncoder, mine_hard_negatives
+from fsb_training_helpers import DATA, minilm_dir
 
 datasets = pytest.importorskip("datasets")
 
@@ -65,7 +64,12 @@ OPTIONS = [
     {"output_format": "n-tuple", "num_negatives": 3, "range_min": 2, "output_scores": True},
     {"output_format": "labeled-pair", "absolute_margin": 0.05},
     {"output_format": "labeled-pair", "output_scores": True, "num_negatives": 2},
-    {"output_format": "labeled-list", "relative_margin": 0.1, "max_score": 0.9, "output_scores": True},
+    {
+        "output_format": "labeled-list",
+        "relative_margin": 0.1,
+        "max_score": 0.9,
+        "output_scores": True,
+    },
     {"output_format": "labeled-list", "num_negatives": 4},
     {"min_score": 0.3, "range_max": 12, "output_scores": True},
     {"include_positives": True, "num_negatives": 2},
@@ -80,12 +84,19 @@ def test_same_negatives_as_sentence_transformers(options, setup):
 
     options = dict(options)
     corpus = None if options.pop("use_corpus", True) is False else setup["corpus"]
-    dataset = datasets.Dataset.from_dict({"anchor": setup["anchors"], "positive": setup["positives"]})
+    dataset = datasets.Dataset.from_dict(
+        {"anchor": setup["anchors"], "positive": setup["positives"]}
+    )
     random.seed(3)
     got = mine_hard_negatives(dataset, setup["ours"], corpus=corpus, verbose=False, **options)
     random.seed(3)
     want = reference(
-        dataset, setup["theirs"], corpus=corpus, verbose=False, cache_folder=setup["cache"], **options
+        dataset,
+        setup["theirs"],
+        corpus=corpus,
+        verbose=False,
+        cache_folder=setup["cache"],
+        **options,
     )
     assert isinstance(got, datasets.Dataset)
     assert got.column_names == want.column_names
@@ -102,7 +113,9 @@ def test_same_negatives_as_sentence_transformers(options, setup):
 
 def test_dict_input_and_bad_options(setup):
     columns = {"q": setup["anchors"][:20], "p": setup["positives"][:20]}
-    out = mine_hard_negatives(columns, setup["ours"], num_negatives=2, output_format="n-tuple", verbose=False)
+    out = mine_hard_negatives(
+        columns, setup["ours"], num_negatives=2, output_format="n-tuple", verbose=False
+    )
     assert isinstance(out, dict) and list(out) == ["q", "p", "negative_1", "negative_2"]
     for q, p, n1, n2 in zip(*out.values()):
         assert p != n1 and p != n2 and n1 != n2
@@ -122,9 +135,16 @@ def test_with_the_onnx_encoder(setup, minilm_exported):
     from sentence_transformers.util import mine_hard_negatives as reference
 
     n = 40
-    dataset = datasets.Dataset.from_dict({"anchor": setup["anchors"][:n], "positive": setup["positives"][:n]})
+    dataset = datasets.Dataset.from_dict(
+        {"anchor": setup["anchors"][:n], "positive": setup["positives"][:n]}
+    )
     encoder = fastsbert.Encoder(minilm_exported)
-    options = {"corpus": setup["corpus"], "num_negatives": 2, "output_format": "n-tuple", "output_scores": True}
+    options = {
+        "corpus": setup["corpus"],
+        "num_negatives": 2,
+        "output_format": "n-tuple",
+        "output_scores": True,
+    }
     got = mine_hard_negatives(dataset, encoder, verbose=False, **options)
     want = reference(dataset, setup["theirs"], verbose=False, **options)
     assert got.column_names == want.column_names and len(want) > 0

@@ -36,17 +36,23 @@ class CrossEncoderClassificationEvaluator(Evaluator):
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
-        self.csv_file = "CrossEncoderClassificationEvaluator" + (f"_{name}" if name else "") + "_results.csv"
+        self.csv_file = (
+            "CrossEncoderClassificationEvaluator" + (f"_{name}" if name else "") + "_results.csv"
+        )
 
     @classmethod
     def from_input_examples(cls, examples, **kwargs) -> CrossEncoderClassificationEvaluator:
         return cls([e.texts for e in examples], [e.label for e in examples], **kwargs)
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         from sklearn.metrics import average_precision_score, f1_score  # slow to import
 
         predicted = model.predict(
-            self.sentence_pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar
+            self.sentence_pairs,
+            batch_size=self.batch_size,
+            show_progress_bar=self.show_progress_bar,
         )
         if model.num_labels == 1:
             accuracy, accuracy_threshold = best_accuracy(predicted, self.labels, True)
@@ -60,8 +66,17 @@ class CrossEncoderClassificationEvaluator(Evaluator):
                 "recall": recall,
                 "average_precision": average_precision_score(self.labels, predicted),
             }
-            self.csv_headers = ("epoch", "steps", "Accuracy", "Accuracy_Threshold", "F1",
-                                "F1_Threshold", "Precision", "Recall", "Average_Precision")
+            self.csv_headers = (
+                "epoch",
+                "steps",
+                "Accuracy",
+                "Accuracy_Threshold",
+                "F1",
+                "F1_Threshold",
+                "Precision",
+                "Recall",
+                "Average_Precision",
+            )
             self.primary_metric = "average_precision"
         else:
             classes = np.argmax(predicted, axis=1)

@@ -33,19 +33,28 @@ class CrossEncoderCorrelationEvaluator(Evaluator):
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
-        self.csv_file = "CrossEncoderCorrelationEvaluator" + (f"_{name}" if name else "") + "_results.csv"
+        self.csv_file = (
+            "CrossEncoderCorrelationEvaluator" + (f"_{name}" if name else "") + "_results.csv"
+        )
         self.primary_metric = "spearman"
 
     @classmethod
     def from_input_examples(cls, examples, **kwargs) -> CrossEncoderCorrelationEvaluator:
         return cls([e.texts for e in examples], [e.label for e in examples], **kwargs)
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         from scipy.stats import pearsonr, spearmanr  # slow to import
 
         predicted = model.predict(
-            self.sentence_pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar
+            self.sentence_pairs,
+            batch_size=self.batch_size,
+            show_progress_bar=self.show_progress_bar,
         )
-        pearson, spearman = pearsonr(self.scores, predicted)[0], spearmanr(self.scores, predicted)[0]
+        pearson, spearman = (
+            pearsonr(self.scores, predicted)[0],
+            spearmanr(self.scores, predicted)[0],
+        )
         self.append_csv(output_path, [epoch, steps, pearson, spearman])
         return self.prefix({"pearson": pearson, "spearman": spearman})

@@ -51,7 +51,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
             samples = list(samples.values())
         for i, s in enumerate(samples):
             if "query" not in s or "positive" not in s:
-                raise ValueError(f"CrossEncoderRerankingEvaluator: sample {i} needs 'query' and 'positive'")
+                raise ValueError(
+                    f"CrossEncoderRerankingEvaluator: sample {i} needs 'query' and 'positive'"
+                )
             if ("negative" in s) == ("documents" in s):
                 raise ValueError(
                     f"CrossEncoderRerankingEvaluator: sample {i} needs exactly one of 'negative' and 'documents'"
@@ -64,12 +66,16 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         self.show_progress_bar = show_progress_bar
         self.write_csv = write_csv
         self.csv_file = (
-            "CrossEncoderRerankingEvaluator" + (f"_{name}" if name else "") + f"_results_@{at_k}.csv"
+            "CrossEncoderRerankingEvaluator"
+            + (f"_{name}" if name else "")
+            + f"_results_@{at_k}.csv"
         )
         self.csv_headers = ("epoch", "steps", "MAP", f"MRR@{at_k}", f"NDCG@{at_k}")
         self.primary_metric = f"ndcg@{at_k}"
 
-    def __call__(self, model, output_path=None, epoch: int = -1, steps: int = -1) -> dict[str, float]:
+    def __call__(
+        self, model, output_path=None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         base, plans, pairs = [], [], []
         for sample in self.samples:
             positives = sample["positive"]
@@ -78,7 +84,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
                 documents = list(sample["documents"])
                 given = [int(d in positives) for d in documents]
                 base.append(
-                    _ranking_metrics(given, np.arange(len(documents), 0, -1), self.at_k, len(positives))
+                    _ranking_metrics(
+                        given, np.arange(len(documents), 0, -1), self.at_k, len(positives)
+                    )
                 )
                 if self.always_rerank_positives:
                     candidates = positives + [d for d in documents if d not in positives]
@@ -94,7 +102,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
             plans.append((relevant, len(positives)))
             pairs += [[sample["query"], d] for d in candidates]
         scores = (
-            model.predict(pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar)
+            model.predict(
+                pairs, batch_size=self.batch_size, show_progress_bar=self.show_progress_bar
+            )
             if pairs
             else np.array([])
         )
@@ -105,13 +115,17 @@ class CrossEncoderRerankingEvaluator(Evaluator):
                 continue
             relevant, n_positives = plan
             per_query.append(
-                _ranking_metrics(relevant, scores[offset : offset + len(relevant)], self.at_k, n_positives)
+                _ranking_metrics(
+                    relevant, scores[offset : offset + len(relevant)], self.at_k, n_positives
+                )
             )
             offset += len(relevant)
         mrr, ndcg, ap = (float(np.mean(col)) for col in zip(*per_query))
         metrics = {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
         if base:
             b_mrr, b_ndcg, b_ap = (float(np.mean(col)) for col in zip(*base))
-            metrics.update({"base_map": b_ap, f"base_mrr@{self.at_k}": b_mrr, f"base_ndcg@{self.at_k}": b_ndcg})
+            metrics.update(
+                {"base_map": b_ap, f"base_mrr@{self.at_k}": b_mrr, f"base_ndcg@{self.at_k}": b_ndcg}
+            )
         self.append_csv(output_path, [epoch, steps, ap, mrr, ndcg])
         return self.prefix(metrics)

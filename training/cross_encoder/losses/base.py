@@ -51,7 +51,9 @@ class CrossEncoderLoss(nn.Module):
     def check_pointwise_labels(self, labels, batch: int) -> Tensor:
         """One label per example, flattened to (batch,)."""
         if not isinstance(labels, Tensor):
-            raise self.fail(f"labels must be a tensor with one value per example, got {type(labels).__name__}")
+            raise self.fail(
+                f"labels must be a tensor with one value per example, got {type(labels).__name__}"
+            )
         if labels.numel() != batch:
             raise self.fail(
                 f"got {labels.numel()} labels of shape {tuple(labels.shape)} for {batch} examples"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .base import CrossEncoderLoss
 
 
@@ -16,7 +17,7 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
     def __init__(
         self,
         model: nn.Module,
-        activation_fn: nn.Module = nn.Identity(),
+        activation_fn: nn.Module = IDENTITY,
         pos_weight: Tensor | None = None,
         **kwargs,
     ) -> None:

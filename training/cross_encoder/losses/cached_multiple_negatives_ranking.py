@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from ...losses.gradcache import RandState
+from ..activation import SIGMOID
 from .multiple_negatives_ranking import MultipleNegativesRankingLoss
 
 
@@ -23,11 +24,13 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         model: nn.Module,
         num_negatives: int | None = 4,
         scale: float = 10.0,
-        activation_fn: nn.Module | None = nn.Sigmoid(),
+        activation_fn: nn.Module | None = SIGMOID,
         mini_batch_size: int = 32,
         show_progress_bar: bool = False,
     ) -> None:
-        super().__init__(model, num_negatives=num_negatives, scale=scale, activation_fn=activation_fn)
+        super().__init__(
+            model, num_negatives=num_negatives, scale=scale, activation_fn=activation_fn
+        )
         if mini_batch_size < 1:
             raise ValueError(f"mini_batch_size must be positive, got {mini_batch_size}")
         self.mini_batch_size = mini_batch_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .base import CrossEncoderLoss
 
 
@@ -14,7 +15,7 @@ class CrossEntropyLoss(CrossEncoderLoss):
     data_shape = "(query, document) pairs with an integer class label"
     single_label = False
 
-    def __init__(self, model: nn.Module, activation_fn: nn.Module = nn.Identity(), **kwargs) -> None:
+    def __init__(self, model: nn.Module, activation_fn: nn.Module = IDENTITY, **kwargs) -> None:
         super().__init__(model, activation_fn)
         self.ce_loss = nn.CrossEntropyLoss(**kwargs)
 

@@ -9,7 +9,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from ..activation import activation_name
+from ..activation import IDENTITY, activation_name
 from .listwise import ListwiseLoss
 
 
@@ -43,7 +43,9 @@ class NDCGLoss2Scheme(BaseWeightingScheme):
         rank = torch.arange(1, gain.shape[1] + 1, device=gain.device)
         distance = (rank.unsqueeze(1) - rank.unsqueeze(0)).abs()
         # discount[0, -1] is read for distance 0 and zeroed below.
-        delta = (discount[0, distance - 1].abs().reciprocal() - discount[0, distance].abs().reciprocal()).abs()
+        delta = (
+            discount[0, distance - 1].abs().reciprocal() - discount[0, distance].abs().reciprocal()
+        ).abs()
         delta.fill_diagonal_(0)
         return delta.unsqueeze(0) * (gain.unsqueeze(2) - gain.unsqueeze(1)).abs()
 
@@ -73,6 +75,9 @@ class NDCGLoss2PPScheme(BaseWeightingScheme):
         )
 
 
+_NDCG_LOSS2PP = NDCGLoss2PPScheme()  # the default, stateless apart from mu
+
+
 class LambdaLoss(ListwiseLoss):
     """``-sum w_ij * log sigmoid(sigma * (s_i - s_j))`` over the pairs, in predicted order,
     where document i is more relevant than j (every finite pair for NDCGLoss1Scheme) and one
@@ -82,12 +87,12 @@ class LambdaLoss(ListwiseLoss):
     def __init__(
         self,
         model: nn.Module,
-        weighting_scheme: BaseWeightingScheme | None = NDCGLoss2PPScheme(),
+        weighting_scheme: BaseWeightingScheme | None = _NDCG_LOSS2PP,
         k: int | None = None,
         sigma: float = 1.0,
         eps: float = 1e-10,
         reduction_log: Literal["natural", "binary"] = "binary",
-        activation_fn: nn.Module | None = nn.Identity(),
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
     ) -> None:
         super().__init__(model, activation_fn, mini_batch_size)

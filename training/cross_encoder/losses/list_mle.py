@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..activation import IDENTITY
 from .plist_mle import PListMLELoss
 
 
@@ -13,7 +14,7 @@ class ListMLELoss(PListMLELoss):
     def __init__(
         self,
         model: nn.Module,
-        activation_fn: nn.Module | None = nn.Identity(),
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
         respect_input_order: bool = True,
     ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .listwise import ListwiseLoss
 
 
@@ -14,7 +15,7 @@ class ListNetLoss(ListwiseLoss):
     def __init__(
         self,
         model: nn.Module,
-        activation_fn: nn.Module | None = nn.Identity(),
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
     ) -> None:
         super().__init__(model, activation_fn, mini_batch_size)

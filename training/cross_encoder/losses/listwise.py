@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .base import CrossEncoderLoss
 
 
@@ -22,7 +23,7 @@ class ListwiseLoss(CrossEncoderLoss):
     def __init__(
         self,
         model: nn.Module,
-        activation_fn: nn.Module | None = nn.Identity(),
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
     ) -> None:
         super().__init__(model, activation_fn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .base import CrossEncoderLoss
 
 
@@ -15,9 +16,11 @@ class MarginMSELoss(CrossEncoderLoss):
     (turned into margins); one negative may also have a scalar margin.
     """
 
-    data_shape = "(query, positive, negative_1, ..., negative_k) with k margins or k + 1 teacher scores"
+    data_shape = (
+        "(query, positive, negative_1, ..., negative_k) with k margins or k + 1 teacher scores"
+    )
 
-    def __init__(self, model: nn.Module, activation_fn: nn.Module = nn.Identity(), **kwargs) -> None:
+    def __init__(self, model: nn.Module, activation_fn: nn.Module = IDENTITY, **kwargs) -> None:
         super().__init__(model, activation_fn)
         self.loss_fct = nn.MSELoss(**kwargs)
 

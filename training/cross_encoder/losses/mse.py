@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ..activation import IDENTITY
 from .base import CrossEncoderLoss
 
 
@@ -13,7 +14,7 @@ class MSELoss(CrossEncoderLoss):
 
     data_shape = "(query, document) pairs with a float teacher score"
 
-    def __init__(self, model: nn.Module, activation_fn: nn.Module = nn.Identity(), **kwargs) -> None:
+    def __init__(self, model: nn.Module, activation_fn: nn.Module = IDENTITY, **kwargs) -> None:
         super().__init__(model, activation_fn)
         self.loss_fct = nn.MSELoss(**kwargs)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
+from ..activation import SIGMOID, activation_name
 from .base import CrossEncoderLoss
 
 
@@ -26,7 +27,7 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         model: nn.Module,
         num_negatives: int | None = 4,
         scale: float = 10.0,
-        activation_fn: nn.Module | None = nn.Sigmoid(),
+        activation_fn: nn.Module | None = SIGMOID,
     ) -> None:
         super().__init__(model, nn.Identity())
         self.activation_fn = activation_fn  # None: no activation at all
@@ -34,7 +35,9 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         self.scale = scale
         self.cross_entropy_loss = nn.CrossEntropyLoss()
 
-    def in_batch_negatives(self, queries: list[str], columns: list[list[str]]) -> Iterator[list[str]]:
+    def in_batch_negatives(
+        self, queries: list[str], columns: list[list[str]]
+    ) -> Iterator[list[str]]:
         """Yields one document per query at a time: the j-th negative of every query.
 
         A query's own document in every column is never its negative. The draw (without
@@ -75,8 +78,6 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         return self.loss_from_logits(logits, len(queries))
 
     def config(self) -> dict:
-        from ..activation import activation_name
-
         return {
             "scale": self.scale,
             "num_negatives": self.num_negatives,

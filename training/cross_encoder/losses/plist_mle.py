@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..activation import activation_name
+from ..activation import IDENTITY, activation_name
 from .listwise import ListwiseLoss
 
 
@@ -28,6 +28,9 @@ class PListMLELambdaWeight(nn.Module):
         return (torch.pow(2.0, n - rank - shift) - torch.pow(2.0, -shift)) * mask
 
 
+_POSITION_WEIGHTS = PListMLELambdaWeight()  # the default, stateless
+
+
 class PListMLELoss(ListwiseLoss):
     """``-sum_i w_i * log P(document i first among documents i..n)`` per query, averaged
     over queries. The order is the input order (``respect_input_order``, documents listed
@@ -38,8 +41,8 @@ class PListMLELoss(ListwiseLoss):
     def __init__(
         self,
         model: nn.Module,
-        lambda_weight: PListMLELambdaWeight | None = PListMLELambdaWeight(),
-        activation_fn: nn.Module | None = nn.Identity(),
+        lambda_weight: PListMLELambdaWeight | None = _POSITION_WEIGHTS,
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
         respect_input_order: bool = True,
     ) -> None:

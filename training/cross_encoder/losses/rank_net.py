@@ -6,6 +6,7 @@ from typing import Literal
 
 from torch import nn
 
+from ..activation import IDENTITY
 from .lambda_loss import LambdaLoss, NoWeightingScheme
 
 
@@ -19,7 +20,7 @@ class RankNetLoss(LambdaLoss):
         sigma: float = 1.0,
         eps: float = 1e-10,
         reduction_log: Literal["natural", "binary"] = "binary",
-        activation_fn: nn.Module | None = nn.Identity(),
+        activation_fn: nn.Module | None = IDENTITY,
         mini_batch_size: int | None = None,
     ) -> None:
         super().__init__(
