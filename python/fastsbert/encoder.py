@@ -174,11 +174,11 @@ class Encoder:
 
     def _load_tokenizer(self):
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
+        if self._core.has_tokenizer:  # tokenizer.json, a word tokenizer or a static model
+            return None
         path = self.model_dir / "tokenizer.json"
         if not path.is_file():
             raise FileNotFoundError(f"model directory {self.model_dir} has no tokenizer.json")
-        if self._core.has_tokenizer:
-            return None
         reason = self._core.tokenizer_unavailable_reason
         if reason not in _WARNED:
             _WARNED.add(reason)
