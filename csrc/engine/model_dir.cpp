@@ -185,7 +185,7 @@ ModelDir read_model_dir(const std::string& path) {
   // no limit); transformer exports always record it.
   const bool length_optional = is_static || !md.word_tokenizer_type.empty();
   if (const json::Value* v = cfg.find("max_seq_length"); length_optional && (!v || v->is_null())) {
-    c.max_seq_length = 0;
+    c.max_seq_length = kNoLengthLimit;
   } else {
     c.max_seq_length = cfg.integer("max_seq_length", 1);
   }

@@ -31,9 +31,13 @@ inline constexpr const char* kInputNames[] = {"input_ids", "attention_mask", "to
                                               "prompt_length"};
 bool is_known_input(const std::string& name);
 
+// max_seq_length of a static or word-tokenizer model whose fastsbert.json sets none: a
+// length no text reaches, so that callers that cut or window by it need no special case.
+inline constexpr int64_t kNoLengthLimit = 2147483647;
+
 // Reads the directory and validates fastsbert.json. "engine": "static" selects the static
 // engine (keys embeddings, vocab_size, optional max_chars and drop_token_id; no model.onnx,
-// inputs or pooling needed; max_seq_length optional, 0 when absent: no limit). Otherwise: the type of every key fastsbert reads,
+// inputs or pooling needed; max_seq_length optional: kNoLengthLimit when absent). Otherwise: the type of every key fastsbert reads,
 // dim >= 1, 1 <= max_seq_length (<= max_positions when recorded), pad_token_id >= 0, and
 // `inputs` a non-empty list of known input names without repeats. Keys it does not know
 // are ignored, so newer exports stay readable. Throws MissingFile naming the missing

@@ -27,8 +27,8 @@ class StaticModel {
   explicit StaticModel(const engine::ModelDir& model);
 
   // Token ids of each text as the model averages them (the text cut to max_chars code
-  // points, no special tokens, at most max_length tokens (0: the model's max_seq_length,
-  // else the file's truncation), drop_token_id removed), in CSR form.
+  // points, no special tokens, at most max_length tokens (0: the model's max_seq_length),
+  // drop_token_id removed), in CSR form.
   void tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
                 std::vector<int64_t>& offsets, size_t max_length, int threads,
                 const CancelToken* cancel) const;

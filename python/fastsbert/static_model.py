@@ -201,6 +201,9 @@ def _prepare_st(src: Path) -> tuple[np.ndarray, dict, dict]:
     table = _fold(_load_weights(w_path), w_path)
     _check_rows(_vocab(tokenizer, tok_path), table.shape[0], tok_path, w_path, exact=False)
     keys = {"normalize": len(modules) == 2}
+    truncation = tokenizer.get("truncation")
+    if truncation and truncation.get("strategy") != "OnlySecond":  # the engine's token limit
+        keys["max_seq_length"] = int(truncation["max_length"])
     st_config = src / "config_sentence_transformers.json"
     if st_config.is_file():  # prompts, which Encoder reads from fastsbert.json
         saved = _read_json(st_config)

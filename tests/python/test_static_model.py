@@ -180,3 +180,21 @@ def test_static_model_options(tmp_path, monkeypatch):
         _core.Encoder(str(out), device="cuda")
     with pytest.raises(ValueError, match="float32 only"):
         _core.Encoder(str(out), dtype="int8")
+
+
+def test_serve_static_model(tmp_path, monkeypatch):
+    import httpx
+    from test_serve import ServerProcess
+
+    monkeypatch.setenv("FASTSBERT_HOME", str(tmp_path / "cache"))
+    path = _model2vec_dir(tmp_path, "bert", False, 16)
+    texts = _texts()[:20]
+    expected = fastsbert.Encoder(path, threads=1).encode(texts)  # exports into the cache
+    server = ServerProcess(path, log_dir=tmp_path)
+    try:
+        r = httpx.post(server.url + "/embed", json={"inputs": texts, "normalize": False,
+                                                     "truncate": True})
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(np.array(r.json(), np.float32), expected, rtol=1e-5, atol=1e-6)
+    finally:
+        server.stop()

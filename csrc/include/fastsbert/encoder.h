@@ -48,8 +48,8 @@ struct ModelConfig {
   // of its tokens' rows of an embedding matrix, no ONNX Runtime).
   std::string engine = "onnx";
   int64_t dim = 0;
-  // Longest token sequence fed to the model; 0 for a static or word-tokenizer model that
-  // sets no limit.
+  // Longest token sequence fed to the model; 2^31 - 1 for a static or word-tokenizer model
+  // whose fastsbert.json sets no limit (sentence-transformers: no limit).
   int64_t max_seq_length = 0;
   // Longest token sequence the model's position embeddings take; 0 when the export did not
   // record it (older exports).
