@@ -23,6 +23,7 @@ from .long_text import (
     split_windows,
 )
 from .model_cache import read_config, resolve_model
+from .static_model import is_static_export
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
@@ -75,7 +76,7 @@ class Encoder:
         self.model_dir: Path = resolve_model(
             model, revision=revision, token=token, cache_folder=cache_folder)
         variant = dtypes.wanted_variant(dtype, device)
-        if variant is not None:
+        if variant is not None and not is_static_export(self.model_dir):  # float32 only
             from .quantize import ensure_variant
 
             ensure_variant(self.model_dir, variant, required=dtype != dtypes.AUTO)

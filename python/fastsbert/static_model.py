@@ -39,6 +39,15 @@ SENTENCE_TRANSFORMERS = "sentence-transformers"
 MODEL2VEC_DEFAULT_MAX_LENGTH = 512
 
 
+def is_static_export(model_dir: Path) -> bool:
+    """Whether ``model_dir`` is an exported static model (``"engine": "static"``)."""
+    try:
+        with open(Path(model_dir) / CONFIG_FILE, encoding="utf-8") as fh:
+            return json.load(fh).get("engine") == "static"
+    except (OSError, ValueError, AttributeError):
+        return False  # the engine reports a missing or corrupt file itself
+
+
 def _module_kind(entry: dict) -> str:
     return str(entry.get("type", "")).rsplit(".", 1)[-1]
 

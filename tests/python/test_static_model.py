@@ -179,7 +179,8 @@ def test_static_model_options(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="runs on the CPU"):
         _core.Encoder(str(out), device="cuda")
     with pytest.raises(ValueError, match="float32 only"):
-        _core.Encoder(str(out), dtype="int8")
+        fastsbert.Encoder(out, dtype="int8")
+    assert fastsbert.Encoder(out, dtype="auto").dtype == "float32"
 
 
 def test_serve_static_model(tmp_path, monkeypatch):
@@ -198,3 +199,26 @@ def test_serve_static_model(tmp_path, monkeypatch):
         np.testing.assert_allclose(np.array(r.json(), np.float32), expected, rtol=1e-5, atol=1e-6)
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_cpp_api_static_model(cpp_build, tmp_path, monkeypatch):
+    """The C++ fastsbert::Encoder on a prepared model2vec model, against model2vec."""
+    import os
+    import subprocess
+
+    from model2vec import StaticModel
+
+    path = _model2vec_dir(tmp_path, "bert", True, 16)
+    out = export_static(path, tmp_path / "exported")
+    texts = [t.replace("\n", " ") for t in _texts()]
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    ref = StaticModel.from_pretrained(path).encode(texts, use_multiprocessing=False)
+    ref.astype("<f4").tofile(tmp_path / "expected.f32")
+    env = dict(os.environ, FASTSBERT_TEST_STATIC_MODEL=str(out),
+               FASTSBERT_TEST_STATIC_TEXTS=str(tmp_path / "texts.txt"),
+               FASTSBERT_TEST_STATIC_EXPECTED=str(tmp_path / "expected.f32"))
+    run = subprocess.run(["ctest", "--output-on-failure", "-R", "test_static_encoder"],
+                         cwd=cpp_build, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tests passed" in run.stdout and "Skipped" not in run.stdout, run.stdout
