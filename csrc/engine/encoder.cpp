@@ -217,8 +217,12 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   ort.output_name = ort.bulk.GetOutputNameAllocated(0, alloc).get();
 
   if (!im.model.word_tokenizer_type.empty()) {
-    im.word_tokenizer = std::make_unique<tok::WordTokenizer>(tok::WordTokenizer::from_file(
-        im.model.word_tokenizer_path, im.model.word_tokenizer_type));
+    try {
+      im.word_tokenizer = std::make_unique<tok::WordTokenizer>(tok::WordTokenizer::from_file(
+          im.model.word_tokenizer_path, im.model.word_tokenizer_type));
+    } catch (const UnsupportedTokenizer& e) {  // callers tokenize elsewhere, use encode_ids
+      im.tokenizer_reason = e.what();
+    }
     return;
   }
   const std::string tokenizer_path = im.model.path + "/tokenizer.json";

@@ -83,15 +83,15 @@ def _mean_graph(table: np.ndarray, path: Path) -> None:
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 
-def _exported(tmp_path: Path, tokenizer, max_seq_length: int | None):
-    out = tmp_path / f"word-{tokenizer.do_lower_case}-{max_seq_length}"
+def _exported(tmp_path: Path, tokenizer, max_seq_length: int | None, kind: str = "whitespace"):
+    out = tmp_path / f"{kind}-{tokenizer.do_lower_case}-{max_seq_length}"
     out.mkdir()
     tokenizer.save(str(out))
     table = np.random.default_rng(3).standard_normal((len(tokenizer.vocab), DIM)).astype(np.float32)
     _mean_graph(table, out / "model.onnx")
     config = {"dim": DIM, "pooling": "mean", "normalize": False, "pad_token_id": 0,
               "inputs": ["input_ids", "attention_mask"],
-              "word_tokenizer": {"type": "whitespace", "file": "whitespacetokenizer_config.json"}}
+              "word_tokenizer": {"type": kind, "file": f"{kind}tokenizer_config.json"}}
     if max_seq_length is not None:
         config["max_seq_length"] = max_seq_length
     (out / "fastsbert.json").write_text(json.dumps(config))
@@ -174,3 +174,33 @@ def test_bad_word_tokenizer_config(tmp_path):
     (out / "whitespacetokenizer_config.json").write_text('{"vocab": [1, 2]}')
     with pytest.raises(ValueError, match=r"corrupt .*whitespacetokenizer_config\.json"):
         _core.Encoder(str(out))
+
+
+def test_phrase_model_runs_through_sentence_transformers(tmp_path):
+    """PhraseTokenizer (NLTK word splitting + n-gram phrases) is not native: Encoder warns
+    and tokenizes with sentence-transformers' own class; ids and vectors match."""
+    pytest.importorskip("nltk")
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings
+    from sentence_transformers.sentence_transformer.modules.tokenizer import PhraseTokenizer
+
+    from fastsbert import _core
+
+    vocab = _vocab() + ["New_York", "new_york_city", "state_of_the_art", "ice_cream"]
+    tokenizer = PhraseTokenizer(vocab=vocab, do_lower_case=True)
+    out, table = _exported(tmp_path, tokenizer, None, kind="phrase")
+    core = _core.Encoder(str(out))
+    assert not core.has_tokenizer and "phrasetokenizer_config.json" in \
+        core.tokenizer_unavailable_reason
+    with pytest.warns(UserWarning, match="tokenizing with sentence-transformers"):
+        enc = fastsbert.Encoder(out, threads=1)
+    texts = _texts()[:60] + ["I love New York and new york city ice cream, state of the art!"]
+    ids, offsets = enc.tokenize(texts)
+    expected_ids = [tokenizer.tokenize(t) for t in texts]
+    assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))] == expected_ids
+    assert vocab.index("New_York") in expected_ids[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = SentenceTransformer(modules=[WordEmbeddings(tokenizer, table), Pooling(DIM, "mean")],
+                                  device="cpu")
+    np.testing.assert_allclose(enc.encode(texts), ref.encode(texts), rtol=1e-5, atol=1e-6)
