@@ -28,6 +28,7 @@
 #include "fastsbert/tokenizer.h"
 #include "fastsbert/topk.h"
 #include "fastsbert/version.h"
+#include "static/embedding_bag.h"
 
 namespace py = pybind11;
 
@@ -615,6 +616,8 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("max_seq_length", &fastsbert::Encoder::max_seq_length)
       .def_property_readonly("model_dir", &fastsbert::Encoder::model_dir)
       .def_property_readonly("pooling", [](const fastsbert::Encoder& e) { return e.config().pooling; })
+      .def_property_readonly("engine", [](const fastsbert::Encoder& e) { return e.config().engine; },
+                             "\"onnx\" (ONNX Runtime) or \"static\" (embedding-bag mean, no ONNX Runtime).")
       .def_property_readonly("normalize", [](const fastsbert::Encoder& e) { return e.config().normalize; })
       .def_property_readonly("pad_token_id", [](const fastsbert::Encoder& e) { return e.config().pad_token_id; })
       .def_property_readonly("has_tokenizer", &fastsbert::Encoder::has_tokenizer)
@@ -741,6 +744,14 @@ sequence to that many tokens, special tokens included.)doc")
         [] { return std::string(fastsbert::simd_level_name(fastsbert::hamming_simd_level())); },
         "The level the Hamming kernel runs with now (scalar, avx2: VPSHUFB nibble counts, avx512: "
         "VPOPCNTDQ).");
+  m.def("static_simd_level",
+        [] { return std::string(fastsbert::simd_level_name(fastsbert::static_embed::embedding_bag_level())); },
+        "The level static models' embedding-bag mean runs with now (honours FASTSBERT_SIMD).");
+  m.def("static_simd_levels", [] {
+        std::vector<std::string> out;
+        for (auto l : fastsbert::static_embed::embedding_bag_levels()) out.emplace_back(fastsbert::simd_level_name(l));
+        return out;
+      }, "Embedding-bag levels this build carries and this machine runs.");
   m.def("cpu_features", [] { return fastsbert::cpu_feature_names(fastsbert::cpu_features()); },
         "CPU features after FASTSBERT_CPU_FEATURES masking (ValueError for a bad value).");
   m.def("cpu_features_detected",

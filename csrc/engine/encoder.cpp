@@ -15,6 +15,8 @@
 #include "engine/ort_runtime.h"
 #include "engine/precision.h"
 #include "fastsbert/tokenizer.h"
+#include "static/static_model.h"
+#include "tokenizer/word_tokenizer.h"
 
 namespace fastsbert {
 
@@ -110,7 +112,13 @@ struct Encoder::Impl {
   int64_t max_batch_tokens = engine::kCpuBatchTokens;
   std::unique_ptr<OrtSessions> ort;
   std::unique_ptr<Tokenizer> tokenizer;  // null when tokenizer.json is absent or unsupported
+  // Set instead of `tokenizer` when fastsbert.json names a word tokenizer.
+  std::unique_ptr<tok::WordTokenizer> word_tokenizer;
   std::string tokenizer_reason;
+  // Set for config.engine == "static": the whole encoder, with no ONNX Runtime objects.
+  std::unique_ptr<static_embed::StaticModel> static_model;
+
+  void load_static(const EncoderOptions& options);
 
   Ort::Session& session_for(size_t batches) const;
   void run_batch(Ort::Session& run_session, const engine::BatchPlan& plan,
@@ -132,6 +140,10 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   im.threads = threads;
   im.model = engine::read_model_dir(model_dir);
   im.device_id = device_id;
+  if (im.model.config.engine == "static") {
+    im.load_static(options);
+    return;
+  }
   const engine::PrecisionChoice precision =
       engine::choose_precision(im.model.path, options.dtype, device_id >= 0);
   im.model.onnx_path = precision.onnx_path;
@@ -204,6 +216,15 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   }
   ort.output_name = ort.bulk.GetOutputNameAllocated(0, alloc).get();
 
+  if (!im.model.word_tokenizer_type.empty()) {
+    try {
+      im.word_tokenizer = std::make_unique<tok::WordTokenizer>(tok::WordTokenizer::from_file(
+          im.model.word_tokenizer_path, im.model.word_tokenizer_type));
+    } catch (const UnsupportedTokenizer& e) {  // callers tokenize elsewhere, use encode_ids
+      im.tokenizer_reason = e.what();
+    }
+    return;
+  }
   const std::string tokenizer_path = im.model.path + "/tokenizer.json";
   try {
     im.tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(tokenizer_path));
@@ -214,7 +235,22 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   }
 }
 
-bool Encoder::has_tokenizer() const { return impl_->tokenizer != nullptr; }
+void Encoder::Impl::load_static(const EncoderOptions& options) {
+  const std::string where = model.path + " is a static embedding model";
+  if (device_id >= 0) {
+    throw InvalidArgument(where + ", which runs on the CPU; got device='" + options.device + "'");
+  }
+  const std::string& d = options.dtype;
+  if (d != "float32" && d != "fp32" && d != "auto") {
+    throw InvalidArgument(where + " (float32 only); got dtype='" + d + "'");
+  }
+  dtype = "float32";
+  static_model = std::make_unique<static_embed::StaticModel>(model);
+}
+
+bool Encoder::has_tokenizer() const {
+  return impl_->tokenizer || impl_->word_tokenizer || impl_->static_model;
+}
 const std::string& Encoder::tokenizer_unavailable_reason() const {
   return impl_->tokenizer_reason;
 }
@@ -223,13 +259,29 @@ void Encoder::tokenize(const std::vector<std::string_view>& texts, std::vector<i
                        std::vector<int64_t>& offsets, size_t max_length,
                        const CancelToken* cancel) const {
   const Impl& im = *impl_;
-  if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
+  if (im.static_model) {
+    im.static_model->tokenize(texts, ids, offsets, max_length, im.threads, cancel);
+    return;
+  }
   if (max_length == 0) max_length = static_cast<size_t>(im.model.config.max_seq_length);
+  if (im.word_tokenizer) {
+    im.word_tokenizer->encode_batch_csr(texts, ids, offsets, max_length, im.threads, cancel);
+    return;
+  }
+  if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
   im.tokenizer->encode_batch_csr(texts, ids, offsets, max_length, im.threads, cancel);
 }
 
 void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
                      const EncodeOptions& options) const {
+  if (impl_->static_model) {  // tokenizing and averaging block by block, no CSR of it all
+    if (options.prompt_length != 0) {
+      throw InvalidArgument("prompt_length applies to models whose pooling leaves the prompt "
+                            "out; " + impl_->model.path + " is a static model");
+    }
+    impl_->static_model->encode(texts, out, impl_->threads, options.cancel, options.progress);
+    return;
+  }
   std::vector<int64_t> ids, offsets;
   tokenize(texts, ids, offsets, 0, options.cancel);
   encode_ids(TokenSequences{ids.data(), offsets.data(), texts.size()}, out, options);
@@ -357,12 +409,16 @@ void Encoder::encode_ids(const TokenSequences& seqs, float* out,
       throw InvalidArgument("encode_ids: offsets must not decrease (at sequence " +
                             std::to_string(i) + ")");
     }
-    if (n > max_len) {
+    if (max_len > 0 && n > max_len) {
       throw InvalidArgument("sequence " + std::to_string(i) + " has " + std::to_string(n) +
                             " tokens, more than max_seq_length " + std::to_string(max_len));
     }
   }
 
+  if (im.static_model) {
+    im.static_model->embed_ids(seqs, out, im.threads, options.cancel, options.progress);
+    return;
+  }
   const engine::BatchPlan plan = engine::plan_batches(
       seqs.offsets, seqs.count, static_cast<size_t>(options.batch_size), im.max_batch_tokens);
   Ort::Session& run_session = im.session_for(plan.batches.size());

@@ -98,6 +98,53 @@ bool is_known_input(const std::string& name) {
   return std::find(std::begin(kInputNames), std::end(kInputNames), name) != std::end(kInputNames);
 }
 
+namespace {
+
+// A file name inside the model directory: no separators, so a config cannot point outside.
+std::string member_file(const ConfigReader& cfg, std::string_view key, const json::Value& v,
+                        const std::string& dir) {
+  if (!v.is_string() || v.as_string().empty() ||
+      v.as_string().find('/') != std::string::npos || v.as_string() == "." ||
+      v.as_string() == "..") {
+    cfg.bad(key, v, "a file name in the model directory");
+  }
+  const std::string file = dir + "/" + v.as_string();
+  if (!is_file(file)) {
+    throw MissingFile("model directory " + dir + " has no " + v.as_string() + " (" + file +
+                      ", named by key \"" + std::string(key) + "\" of fastsbert.json)");
+  }
+  return file;
+}
+
+void read_word_tokenizer(const ConfigReader& cfg, const json::Value& v, ModelDir& md) {
+  if (!v.is_object()) cfg.bad("word_tokenizer", v, "an object {\"type\": ..., \"file\": ...}");
+  const json::Value* type = v.find("type");
+  if (!type || !type->is_string() ||
+      (type->as_string() != "whitespace" && type->as_string() != "phrase")) {
+    cfg.fail("key \"word_tokenizer.type\" must be \"whitespace\" or \"phrase\", got " +
+             (type ? describe(*type) : std::string("nothing")));
+  }
+  const json::Value* file = v.find("file");
+  if (!file) cfg.fail("key \"word_tokenizer.file\" is missing");
+  md.word_tokenizer_type = type->as_string();
+  md.word_tokenizer_path = member_file(cfg, "word_tokenizer.file", *file, md.path);
+}
+
+void read_static(const ConfigReader& cfg, ModelDir& md) {
+  ModelConfig& c = md.config;
+  c.pooling = "mean";
+  md.embeddings_path = member_file(cfg, "embeddings", cfg.require("embeddings"), md.path);
+  md.vocab_size = cfg.integer("vocab_size", 1);
+  if (const json::Value* v = cfg.find("max_chars")) {
+    md.max_chars = cfg.integer_value("max_chars", *v, 1);
+  }
+  if (const json::Value* v = cfg.find("drop_token_id"); v && !v->is_null()) {
+    md.drop_token_id = cfg.integer_value("drop_token_id", *v, 0);
+  }
+}
+
+}  // namespace
+
 ModelDir read_model_dir(const std::string& path) {
   if (!is_dir(path)) throw MissingFile("model directory not found: " + path);
   ModelDir md;
@@ -107,9 +154,6 @@ ModelDir read_model_dir(const std::string& path) {
   if (!is_file(config_path)) {
     throw MissingFile("model directory " + path + " has no fastsbert.json (" + config_path +
                       "; export the model with `fastsbert export`)");
-  }
-  if (!is_file(md.onnx_path)) {
-    throw MissingFile("model directory " + path + " has no model.onnx (" + md.onnx_path + ")");
   }
 
   json::Value root;
@@ -122,8 +166,29 @@ ModelDir read_model_dir(const std::string& path) {
   }
   const ConfigReader cfg(config_path, root);
   ModelConfig& c = md.config;
+  if (const json::Value* v = cfg.find("engine")) {
+    if (!v->is_string() || (v->as_string() != "onnx" && v->as_string() != "static")) {
+      cfg.bad("engine", *v, "\"onnx\" or \"static\"");
+    }
+    c.engine = v->as_string();
+  }
+  const bool is_static = c.engine == "static";
+  if (const json::Value* v = cfg.find("word_tokenizer"); v && !v->is_null()) {
+    if (is_static) cfg.fail("a static model takes no \"word_tokenizer\" (it reads tokenizer.json)");
+    read_word_tokenizer(cfg, *v, md);
+  }
+  if (!is_static && !is_file(md.onnx_path)) {
+    throw MissingFile("model directory " + path + " has no model.onnx (" + md.onnx_path + ")");
+  }
   c.dim = cfg.integer("dim", 1);
-  c.max_seq_length = cfg.integer("max_seq_length", 1);
+  // Static and word-tokenizer models may leave the length open (sentence-transformers:
+  // no limit); transformer exports always record it.
+  const bool length_optional = is_static || !md.word_tokenizer_type.empty();
+  if (const json::Value* v = cfg.find("max_seq_length"); length_optional && (!v || v->is_null())) {
+    c.max_seq_length = kNoLengthLimit;
+  } else {
+    c.max_seq_length = cfg.integer("max_seq_length", 1);
+  }
   if (const json::Value* v = cfg.find("max_positions")) {
     c.max_positions = cfg.integer_value("max_positions", *v, 1);
     if (c.max_seq_length > c.max_positions) {
@@ -132,8 +197,12 @@ ModelDir read_model_dir(const std::string& path) {
                " (the longest sequence the model's position embeddings take)");
     }
   }
-  c.pooling = cfg.string("pooling");
   c.normalize = cfg.boolean("normalize");
+  if (is_static) {
+    read_static(cfg, md);
+    return md;
+  }
+  c.pooling = cfg.string("pooling");
   c.pad_token_id = cfg.integer("pad_token_id", 0);
 
   const json::Value& inputs = cfg.require("inputs");

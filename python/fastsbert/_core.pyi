@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'rescore', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels', 'version']
+__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'rescore', 'static_simd_level', 'static_simd_levels', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels', 'version']
 class FastsbertError(RuntimeError):
     """
     Base of fastsbert's native errors; raised as such for runtime failures (ONNX Runtime cannot load or run the model).
@@ -51,6 +51,11 @@ class Encoder:
     @property
     def dtype(self) -> str:
         ...
+    @property
+    def engine(self) -> str:
+        """
+        "onnx" (ONNX Runtime) or "static" (embedding-bag mean, no ONNX Runtime).
+        """
     @property
     def has_tokenizer(self) -> bool:
         ...
@@ -151,6 +156,14 @@ def onnxruntime_version() -> str:
 def rescore(queries: numpy.ndarray, corpus: numpy.ndarray, candidates: numpy.ndarray, k: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
     """
     Re-ranks candidate corpus rows (int64 (q, m)) by exact cosine similarity of the float vectors: (scores (q, k') float32, indices (q, k') int64), best first, ties to the lower index; only candidate rows are read.
+    """
+def static_simd_level() -> str:
+    """
+    The level static models' embedding-bag mean runs with now (honours FASTSBERT_SIMD).
+    """
+def static_simd_levels() -> list[str]:
+    """
+    Embedding-bag levels this build carries and this machine runs.
     """
 def topk(queries: numpy.ndarray, corpus: typing.Any, k: typing.SupportsInt | typing.SupportsIndex, metric: str = 'cosine', threads: typing.SupportsInt | typing.SupportsIndex = 0, device: str = 'cpu') -> tuple:
     """

@@ -23,6 +23,8 @@ from .long_text import (
     split_windows,
 )
 from .model_cache import read_config, resolve_model
+from .static_model import is_static_export
+from .word_tokenizer import word_tokenizer_fallback
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
@@ -75,7 +77,7 @@ class Encoder:
         self.model_dir: Path = resolve_model(
             model, revision=revision, token=token, cache_folder=cache_folder)
         variant = dtypes.wanted_variant(dtype, device)
-        if variant is not None:
+        if variant is not None and not is_static_export(self.model_dir):  # float32 only
             from .quantize import ensure_variant
 
             ensure_variant(self.model_dir, variant, required=dtype != dtypes.AUTO)
@@ -174,11 +176,14 @@ class Encoder:
 
     def _load_tokenizer(self):
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
+        if self._core.has_tokenizer:  # tokenizer.json, a word tokenizer or a static model
+            return None
+        reason = self._core.tokenizer_unavailable_reason
+        if (words := word_tokenizer_fallback(self.model_dir, reason)) is not None:
+            return words
         path = self.model_dir / "tokenizer.json"
         if not path.is_file():
             raise FileNotFoundError(f"model directory {self.model_dir} has no tokenizer.json")
-        if self._core.has_tokenizer:
-            return None
         reason = self._core.tokenizer_unavailable_reason
         if reason not in _WARNED:
             _WARNED.add(reason)

@@ -201,6 +201,10 @@ def resolve_model(
         # are shared read-only blobs, so that dtype variants can be added beside it.
         _copy_export(src, out)
         return out
+    from .static_model import export_static, static_source
+
+    if (static_kind := static_source(src)) is not None:  # no ONNX graph: the static engine
+        return export_static(src, out, static_kind)
     try:
         from .exporter import export
     except ImportError as e:  # torch / transformers / onnx missing

@@ -44,7 +44,12 @@ struct EncoderOptions {
 
 // The contents of fastsbert.json.
 struct ModelConfig {
+  // "onnx" (model.onnx through ONNX Runtime) or "static" (a static embedding model: the mean
+  // of its tokens' rows of an embedding matrix, no ONNX Runtime).
+  std::string engine = "onnx";
   int64_t dim = 0;
+  // Longest token sequence fed to the model; 2^31 - 1 for a static or word-tokenizer model
+  // whose fastsbert.json sets no limit (sentence-transformers: no limit).
   int64_t max_seq_length = 0;
   // Longest token sequence the model's position embeddings take; 0 when the export did not
   // record it (older exports).
