@@ -67,7 +67,11 @@ def _amp_dtype(use_amp, device: torch.device) -> torch.dtype | None:
 
 
 def _to_device(features, labels, device):
-    features = [{k: v.to(device, non_blocking=True) for k, v in f.items()} for f in features]
+    # Non-tensor features (a Router's task name) stay as they are.
+    features = [
+        {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in f.items()}
+        for f in features
+    ]
     if isinstance(labels, torch.Tensor):
         labels = labels.to(device, non_blocking=True)
     return features, labels
