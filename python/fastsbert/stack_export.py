@@ -82,7 +82,9 @@ def prepare_inputs(model, out: Path, max_seq_length: int | None) -> InputSpec:
         tokenizer = first.tokenizer
         kind = _WORD_TOKENIZER_TYPES.get(type(tokenizer).__name__)
         if kind is None:
-            raise UnsupportedModelError(f"cannot export the word tokenizer {type(tokenizer).__name__}")
+            raise UnsupportedModelError(
+                f"cannot export the word tokenizer {type(tokenizer).__name__}"
+            )
         tokenizer.save(out)
         limit = first.max_seq_length if isinstance(first, models.WordEmbeddings) else None
         if max_seq_length is not None:
@@ -120,7 +122,9 @@ def _static_tokenizer(tokenizer, max_seq_length: int | None):
     data["padding"] = None
     backend = Tokenizer.from_str(json.dumps(data))
     if max_seq_length is not None:
-        backend.enable_truncation(max_seq_length, stride=0, strategy="longest_first", direction="right")
+        backend.enable_truncation(
+            max_seq_length, stride=0, strategy="longest_first", direction="right"
+        )
     return backend
 
 

@@ -8,7 +8,7 @@ its directory. Kinds: see ``STACK_KINDS``.
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from tiny_models import HIDDEN, hf_dir_of, make_tiny_st_model, tiny_tokenizer, training_text
@@ -31,10 +31,14 @@ HOSTILE = [
     "A man (in a red hat) is playing a guitar; the woman sings.",
     "Zzyzx qwertyuiop",
     "Los Angeles and San Francisco, California.",
+    "tabs\tand\nnew lines, non\u00a0breaking\u2003spaces",
+    "Café naïve RÉSUMÉ straße İstanbul",
+    "emoji 🎉 party!!! -- \"quoted\" (nested [brackets])",
+    "New_York written with its separator; new york",
 ]
 
 
-@lru_cache(maxsize=None)
+@cache
 def vocabulary(size: int = 400) -> tuple[str, ...]:
     """The most frequent words of the shared data (as split by white space, punctuation
     stripped), original case and lowercase forms, plus a few two- and three-word phrases."""
@@ -57,8 +61,9 @@ def write_glove(path: Path, words, dim: int = WORD_DIM, seed: int = 0) -> Path:
 
     rng = np.random.default_rng(seed)
     with open(path, "w", encoding="utf-8") as fh:
-        for w in words:
-            fh.write(w + " " + " ".join(f"{x:.5f}" for x in rng.normal(size=dim)) + "\n")
+        fh.writelines(
+            w + " " + " ".join(f"{x:.5f}" for x in rng.normal(size=dim)) + "\n" for w in words
+        )
     return path
 
 
@@ -113,28 +118,50 @@ def build_stack(kind: str, out_dir: str | Path, seed: int = 0) -> Path:
         emb = _word_embeddings(tmp, M.tokenizer.WhitespaceTokenizer(stop_words=["the", "a", "is"]))
         weights = M.WordWeights(emb.tokenizer.get_vocab(), idf_weights(), 0.5)
         dense = M.Dense(WORD_DIM, 12, activation_function=torch.nn.Tanh())
-        stack = [emb, weights, M.Pooling(WORD_DIM, "mean"), dense, M.LayerNorm(12), M.Dropout(0.1), M.Normalize()]
+        stack = [
+            emb,
+            weights,
+            M.Pooling(WORD_DIM, "mean"),
+            dense,
+            M.LayerNorm(12),
+            M.Dropout(0.1),
+            M.Normalize(),
+        ]
     elif kind == "phrase":
         emb = _word_embeddings(tmp, M.tokenizer.PhraseTokenizer(max_ngram_length=3))
         stack = [emb, M.Pooling(WORD_DIM, "mean_sqrt_len_tokens")]
     elif kind == "bow":
         bow = M.BoW(list(vocabulary()), idf_weights(), unknown_word_weight=0.25)
-        stack = [bow, M.Dense(bow.get_embedding_dimension(), 12, activation_function=torch.nn.Tanh())]
+        stack = [
+            bow,
+            M.Dense(bow.get_embedding_dimension(), 12, activation_function=torch.nn.Tanh()),
+        ]
     elif kind == "static_dense":
         static = _static(seed)
         stack = [static, M.Dense(HIDDEN, 12, activation_function=torch.nn.Tanh()), M.Normalize()]
     elif kind == "layer_pooling":
-        transformer = M.Transformer(str(_transformer_dir(tmp, hidden_states=True)), max_seq_length=48)
+        transformer = M.Transformer(
+            str(_transformer_dir(tmp, hidden_states=True)), max_seq_length=48
+        )
         wlp = M.WeightedLayerPooling(HIDDEN, num_hidden_layers=2, layer_start=1)
         with torch.no_grad():
             wlp.layer_weights.copy_(torch.tensor([0.5, 2.0]))
         stack = [transformer, wlp, M.Pooling(HIDDEN, "mean"), M.LayerNorm(HIDDEN)]
     elif kind == "transformer_cnn":
-        transformer = M.Transformer(str(_transformer_dir(tmp, hidden_states=False)), max_seq_length=48)
+        transformer = M.Transformer(
+            str(_transformer_dir(tmp, hidden_states=False)), max_seq_length=48
+        )
         cnn = M.CNN(HIDDEN, out_channels=8, kernel_sizes=[3])
-        stack = [transformer, cnn, M.Pooling(8, "mean"), M.Dense(8, 6, activation_function=torch.nn.Tanh())]
+        stack = [
+            transformer,
+            cnn,
+            M.Pooling(8, "mean"),
+            M.Dense(8, 6, activation_function=torch.nn.Tanh()),
+        ]
     elif kind == "router":
-        transformer = M.Transformer(str(_transformer_dir(tmp, hidden_states=False)), max_seq_length=48)
+        transformer = M.Transformer(
+            str(_transformer_dir(tmp, hidden_states=False)), max_seq_length=48
+        )
         router = M.Router.for_query_document(
             query_modules=[_static(seed + 1)],
             document_modules=[transformer, M.Pooling(HIDDEN, "mean")],

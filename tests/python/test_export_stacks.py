@@ -16,9 +16,9 @@ st = pytest.importorskip("sentence_transformers")
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("torch")
 
-import fastsbert  # noqa: E402
-from fastsbert.exporter import CONFIG_NAME, export, is_complete_export  # noqa: E402
-from st_stacks import HOSTILE, WORD_KINDS, build_stack  # noqa: E402
+import fastsbert
+from fastsbert.exporter import CONFIG_NAME, export, is_complete_export
+from st_stacks import HOSTILE, WORD_KINDS, build_stack
 
 MIN_COS = 0.99999
 TEXTS = [
@@ -79,8 +79,10 @@ def test_word_tokenizer_stacks(kind, stack, tmp_path):
     out = export(src, tmp_path / "out")
     cfg = json.loads((out / CONFIG_NAME).read_text())
     tokenizer = theirs[0].tokenizer
-    expected_file = {"whitespace": "whitespacetokenizer_config.json",
-                     "phrase": "phrasetokenizer_config.json"}[cfg["word_tokenizer"]["type"]]
+    expected_file = {
+        "whitespace": "whitespacetokenizer_config.json",
+        "phrase": "phrasetokenizer_config.json",
+    }[cfg["word_tokenizer"]["type"]]
     assert cfg["word_tokenizer"]["file"] == expected_file
     assert cfg["inputs"] == ["input_ids", "attention_mask"]
     assert not (out / "tokenizer.json").exists() and is_complete_export(out)
@@ -141,7 +143,12 @@ def test_router_one_export_per_route(stack, tmp_path):
     assert _min_cos(got_doc, theirs.encode_document(TEXTS)) >= MIN_COS
     # The query route is StaticEmbedding -> Normalize: its graph on sentence-transformers' ids.
     router = theirs[0]
-    ids = [e.ids for e in router.sub_modules["query"][0].tokenizer.encode_batch(TEXTS, add_special_tokens=False)]
+    ids = [
+        e.ids
+        for e in router.sub_modules["query"][0].tokenizer.encode_batch(
+            TEXTS, add_special_tokens=False
+        )
+    ]
     assert _min_cos(_graph_in_batches(query, ids), theirs.encode_query(TEXTS)) >= MIN_COS
     # Without a route: the default one (document), as encode() without a task.
     default = export(src, tmp_path / "default")

@@ -32,7 +32,9 @@ def read_weights(path: Path, *, what: str) -> tuple[dict[str, Tensor], Path]:
         if legacy.is_file():
             return torch.load(legacy, map_location="cpu", weights_only=True), legacy
     except Exception as exc:  # safetensors and pickle raise their own error types
-        raise ValueError(f"{weights if weights.is_file() else legacy}: corrupt {what} weights: {exc}") from exc
+        raise ValueError(
+            f"{weights if weights.is_file() else legacy}: corrupt {what} weights: {exc}"
+        ) from exc
     raise FileNotFoundError(f"{path}: missing {WEIGHTS_NAME} (or {LEGACY_WEIGHTS_NAME}) for {what}")
 
 

@@ -47,7 +47,9 @@ class BoW(nn.Module):
         self.unknown_word_weight = unknown_word_weight
         self.cumulative_term_frequency = bool(cumulative_term_frequency)
         weights = vocabulary_weights(self.vocab, self.word_weights, unknown_word_weight)
-        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "weights", torch.tensor(weights, dtype=torch.float32), persistent=False
+        )
         self.tokenizer = WhitespaceTokenizer(self.vocab, stop_words=(), do_lower_case=False)
 
     def tokenize(self, texts: Sequence[str], **kwargs) -> dict[str, Tensor]:
@@ -69,9 +71,12 @@ class BoW(nn.Module):
     get_embedding_dimension = get_sentence_embedding_dimension
 
     def get_config_dict(self) -> dict:
-        return {"vocab": self.vocab, "word_weights": self.word_weights,
-                "unknown_word_weight": self.unknown_word_weight,
-                "cumulative_term_frequency": self.cumulative_term_frequency}
+        return {
+            "vocab": self.vocab,
+            "word_weights": self.word_weights,
+            "unknown_word_weight": self.unknown_word_weight,
+            "cumulative_term_frequency": self.cumulative_term_frequency,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
@@ -79,7 +84,10 @@ class BoW(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BoW:
-        cfg = read_module_config(Path(path) / "config.json", "BoW", required=("vocab",),
-                                 allowed=("vocab", "word_weights", "unknown_word_weight",
-                                          "cumulative_term_frequency"))
+        cfg = read_module_config(
+            Path(path) / "config.json",
+            "BoW",
+            required=("vocab",),
+            allowed=("vocab", "word_weights", "unknown_word_weight", "cumulative_term_frequency"),
+        )
         return cls(**cfg)

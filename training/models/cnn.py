@@ -33,19 +33,28 @@ class CNN(nn.Module):
         self,
         in_word_embedding_dimension: int,
         out_channels: int = 256,
-        kernel_sizes: list[int] = (1, 3, 5),  # noqa: B006 (a tuple: immutable)
+        kernel_sizes: list[int] = (1, 3, 5),
         stride_sizes: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.in_word_embedding_dimension = int(in_word_embedding_dimension)
         self.out_channels = int(out_channels)
         self.kernel_sizes = [int(k) for k in kernel_sizes]
-        self.stride_sizes = [int(s) for s in stride_sizes] if stride_sizes else [1] * len(self.kernel_sizes)
+        self.stride_sizes = (
+            [int(s) for s in stride_sizes] if stride_sizes else [1] * len(self.kernel_sizes)
+        )
         if len(self.stride_sizes) != len(self.kernel_sizes):
-            raise ValueError(f"CNN has {len(self.kernel_sizes)} kernel sizes but {len(self.stride_sizes)} strides")
+            raise ValueError(
+                f"CNN has {len(self.kernel_sizes)} kernel sizes but {len(self.stride_sizes)} strides"
+            )
         self.convs = nn.ModuleList(
-            nn.Conv1d(self.in_word_embedding_dimension, self.out_channels, kernel_size=k, stride=s,
-                      padding=(k - 1) // 2)
+            nn.Conv1d(
+                self.in_word_embedding_dimension,
+                self.out_channels,
+                kernel_size=k,
+                stride=s,
+                padding=(k - 1) // 2,
+            )
             for k, s in zip(self.kernel_sizes, self.stride_sizes)
         )
 
@@ -64,9 +73,12 @@ class CNN(nn.Module):
     get_embedding_dimension = get_word_embedding_dimension
 
     def get_config_dict(self) -> dict:
-        return {"in_word_embedding_dimension": self.in_word_embedding_dimension,
-                "out_channels": self.out_channels, "kernel_sizes": self.kernel_sizes,
-                "stride_sizes": self.stride_sizes}
+        return {
+            "in_word_embedding_dimension": self.in_word_embedding_dimension,
+            "out_channels": self.out_channels,
+            "kernel_sizes": self.kernel_sizes,
+            "stride_sizes": self.stride_sizes,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -78,11 +90,12 @@ class CNN(nn.Module):
     def load(cls, path: str | os.PathLike) -> CNN:
         path = Path(path)
         cfg = read_module_config(
-            path / CONFIG_NAME, "CNN", required=("in_word_embedding_dimension",),
+            path / CONFIG_NAME,
+            "CNN",
+            required=("in_word_embedding_dimension",),
             renames={"in_embedding_dimension": "in_word_embedding_dimension"},
             allowed=("in_word_embedding_dimension", "out_channels", "kernel_sizes", "stride_sizes"),
         )
         module = cls(**cfg)
         load_weights(module, path, what="CNN")
         return module
-

@@ -30,4 +30,6 @@ class Dropout(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Dropout:
-        return cls(**read_module_config(Path(path) / "config.json", "Dropout", allowed=("dropout",)))
+        return cls(
+            **read_module_config(Path(path) / "config.json", "Dropout", allowed=("dropout",))
+        )

@@ -39,7 +39,9 @@ class LayerNorm(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike) -> LayerNorm:
         path = Path(path)
-        cfg = read_module_config(path / "config.json", "LayerNorm", required=("dimension",), allowed=("dimension",))
+        cfg = read_module_config(
+            path / "config.json", "LayerNorm", required=("dimension",), allowed=("dimension",)
+        )
         module = cls(**cfg)
         load_weights(module, path, what="LayerNorm")
         return module

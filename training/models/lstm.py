@@ -49,8 +49,14 @@ class LSTM(nn.Module):
         self.num_layers = int(num_layers)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)
-        self.encoder = nn.LSTM(self.word_embedding_dimension, self.hidden_dim, num_layers=self.num_layers,
-                               dropout=self.dropout, bidirectional=self.bidirectional, batch_first=True)
+        self.encoder = nn.LSTM(
+            self.word_embedding_dimension,
+            self.hidden_dim,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+            bidirectional=self.bidirectional,
+            batch_first=True,
+        )
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         tokens = features["token_embeddings"]
@@ -58,7 +64,9 @@ class LSTM(nn.Module):
         if lengths is None:
             lengths = features["attention_mask"].sum(dim=1)
         lengths = torch.clamp(lengths, min=1)
-        packed = nn.utils.rnn.pack_padded_sequence(tokens, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            tokens, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
         out = self.encoder(packed)[0]
         features["token_embeddings"] = nn.utils.rnn.pad_packed_sequence(
             out, batch_first=True, total_length=tokens.shape[1]
@@ -71,8 +79,13 @@ class LSTM(nn.Module):
     get_embedding_dimension = get_word_embedding_dimension
 
     def get_config_dict(self) -> dict:
-        return {"word_embedding_dimension": self.word_embedding_dimension, "hidden_dim": self.hidden_dim,
-                "num_layers": self.num_layers, "dropout": self.dropout, "bidirectional": self.bidirectional}
+        return {
+            "word_embedding_dimension": self.word_embedding_dimension,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "dropout": self.dropout,
+            "bidirectional": self.bidirectional,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -84,9 +97,17 @@ class LSTM(nn.Module):
     def load(cls, path: str | os.PathLike) -> LSTM:
         path = Path(path)
         cfg = read_module_config(
-            path / CONFIG_NAME, "LSTM", required=("word_embedding_dimension", "hidden_dim"),
+            path / CONFIG_NAME,
+            "LSTM",
+            required=("word_embedding_dimension", "hidden_dim"),
             renames={"embedding_dimension": "word_embedding_dimension"},
-            allowed=("word_embedding_dimension", "hidden_dim", "num_layers", "dropout", "bidirectional"),
+            allowed=(
+                "word_embedding_dimension",
+                "hidden_dim",
+                "num_layers",
+                "dropout",
+                "bidirectional",
+            ),
         )
         module = cls(**cfg)
         load_weights(module, path, what="LSTM")

@@ -48,11 +48,17 @@ class Router(nn.Module):
         if not sub_modules:
             raise ValueError("Router needs at least one route")
         if default_route is not None and default_route not in sub_modules:
-            raise ValueError(f"default_route {default_route!r} is not among the routes {list(sub_modules)}")
+            raise ValueError(
+                f"default_route {default_route!r} is not among the routes {list(sub_modules)}"
+            )
         for key, route in (route_mappings or {}).items():
             if route not in sub_modules:
-                raise ValueError(f"route_mappings maps {key} to {route!r}, which is not among {list(sub_modules)}")
-        self.sub_modules = nn.ModuleDict({name: nn.Sequential(*mods) for name, mods in sub_modules.items()})
+                raise ValueError(
+                    f"route_mappings maps {key} to {route!r}, which is not among {list(sub_modules)}"
+                )
+        self.sub_modules = nn.ModuleDict(
+            {name: nn.Sequential(*mods) for name, mods in sub_modules.items()}
+        )
         if default_route is None and allow_empty_key:
             default_route = next(iter(sub_modules))
         self.default_route = default_route
@@ -60,11 +66,19 @@ class Router(nn.Module):
         self.route_mappings = dict(route_mappings or {})
 
     @classmethod
-    def for_query_document(cls, query_modules: list[nn.Module], document_modules: list[nn.Module],
-                           default_route: str | None = "document", allow_empty_key: bool = True) -> Router:
+    def for_query_document(
+        cls,
+        query_modules: list[nn.Module],
+        document_modules: list[nn.Module],
+        default_route: str | None = "document",
+        allow_empty_key: bool = True,
+    ) -> Router:
         """Routes ``query`` and ``document``; ``encode_query`` / ``encode_document`` pick them."""
-        return cls({"query": query_modules, "document": document_modules},
-                   default_route=default_route, allow_empty_key=allow_empty_key)
+        return cls(
+            {"query": query_modules, "document": document_modules},
+            default_route=default_route,
+            allow_empty_key=allow_empty_key,
+        )
 
     # ----------------------------------------------------------------- routing
     def resolve_route(self, task: str | None = None) -> str:
@@ -79,7 +93,9 @@ class Router(nn.Module):
         if task is not None:
             raise ValueError(f"no route for task {task!r}; routes: {list(self.sub_modules)}")
         if self.default_route is None:
-            raise ValueError(f"no task given and the Router has no default route; routes: {list(self.sub_modules)}")
+            raise ValueError(
+                f"no task given and the Router has no default route; routes: {list(self.sub_modules)}"
+            )
         return self.default_route
 
     def route(self, task: str | None = None) -> nn.Sequential:
@@ -105,13 +121,17 @@ class Router(nn.Module):
         return None
 
     def get_sentence_embedding_dimension(self) -> int | None:
-        return self._first_answer("get_sentence_embedding_dimension", "get_word_embedding_dimension")
+        return self._first_answer(
+            "get_sentence_embedding_dimension", "get_word_embedding_dimension"
+        )
 
     get_embedding_dimension = get_sentence_embedding_dimension
 
     @property
     def max_seq_length(self):
-        lengths = {getattr(r[0], "max_seq_length", None) for r in self.sub_modules.values()} - {None}
+        lengths = {getattr(r[0], "max_seq_length", None) for r in self.sub_modules.values()} - {
+            None
+        }
         return max(lengths) if lengths else None
 
     @max_seq_length.setter
@@ -130,8 +150,11 @@ class Router(nn.Module):
 
     # ----------------------------------------------------------------- files
     def get_config_dict(self) -> dict:
-        return {"default_route": self.default_route, "allow_empty_key": self.allow_empty_key,
-                "route_mappings": {str(k): v for k, v in self.route_mappings.items()}}
+        return {
+            "default_route": self.default_route,
+            "allow_empty_key": self.allow_empty_key,
+            "route_mappings": {str(k): v for k, v in self.route_mappings.items()},
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         from .directory import classic_type_name
@@ -149,8 +172,10 @@ class Router(nn.Module):
                     types[ids[id(module)]] = classic_type_name(module)
                     module.save(path / ids[id(module)])
                 structure[name].append(ids[id(module)])
-        write_json(path / CONFIG_NAME, {"types": types, "structure": structure,
-                                        "parameters": self.get_config_dict()})
+        write_json(
+            path / CONFIG_NAME,
+            {"types": types, "structure": structure, "parameters": self.get_config_dict()},
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike, model_args: dict[str, Any] | None = None) -> Router:
@@ -168,12 +193,16 @@ class Router(nn.Module):
         for module_id, type_name in types.items():
             if Path(module_id).is_absolute() or ".." in Path(module_id).parts:
                 raise ValueError(f"{file}: module folder {module_id!r} leaves the model directory")
-            modules[module_id] = load_module(module_class(type_name, file), path / module_id, model_args)
+            modules[module_id] = load_module(
+                module_class(type_name, file), path / module_id, model_args
+            )
         routes = {}
         for name, ids in structure.items():
             missing = [m for m in ids if m not in modules]
             if missing:
-                raise ValueError(f"{file}: route {name!r} names modules {missing} that 'types' does not list")
+                raise ValueError(
+                    f"{file}: route {name!r} names modules {missing} that 'types' does not list"
+                )
             routes[name] = [modules[m] for m in ids]
         params = dict(cfg.get("parameters") or {})
         mappings = {}
@@ -181,7 +210,9 @@ class Router(nn.Module):
             try:
                 mappings[ast.literal_eval(key)] = route
             except (ValueError, SyntaxError):
-                raise ValueError(f"{file}: route_mappings key {key!r} is not a (task, modality) pair") from None
+                raise ValueError(
+                    f"{file}: route_mappings key {key!r} is not a (task, modality) pair"
+                ) from None
         try:
             return cls(routes, route_mappings=mappings or None, **params)
         except (TypeError, ValueError) as exc:

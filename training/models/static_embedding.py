@@ -20,7 +20,9 @@ _WEIGHT_KEY = "embedding.weight"
 def fold_model2vec(embeddings, token_mapping=None, token_weights=None) -> Tensor:
     """One row per token id from a model2vec model's tensors: ``embeddings[mapping[id]] *
     weights[id]`` (the mapping and weights are optional), float32 (vocab, dim)."""
-    table = torch.as_tensor(np.asarray(embeddings) if not isinstance(embeddings, Tensor) else embeddings)
+    table = torch.as_tensor(
+        np.asarray(embeddings) if not isinstance(embeddings, Tensor) else embeddings
+    )
     table = table.to(torch.float32)
     if token_mapping is not None:
         table = table[torch.as_tensor(np.asarray(token_mapping), dtype=torch.long)]
@@ -45,7 +47,9 @@ class StaticEmbedding(nn.Module):
     (``embeddings``, optional ``mapping`` and ``weights`` tensors).
     """
 
-    def __init__(self, tokenizer, embedding_weights=None, embedding_dim: int | None = None, **kwargs) -> None:
+    def __init__(
+        self, tokenizer, embedding_weights=None, embedding_dim: int | None = None, **kwargs
+    ) -> None:
         super().__init__()
         from tokenizers import Tokenizer
 
@@ -53,13 +57,22 @@ class StaticEmbedding(nn.Module):
         if backend is not None and getattr(tokenizer, "is_fast", False):
             tokenizer = copy.deepcopy(backend)
         elif not isinstance(tokenizer, Tokenizer):
-            raise ValueError("StaticEmbedding needs a fast tokenizer (tokenizers.Tokenizer or a fast transformers one)")
+            raise ValueError(
+                "StaticEmbedding needs a fast tokenizer (tokenizers.Tokenizer or a fast transformers one)"
+            )
         if embedding_weights is not None:
-            weights = torch.as_tensor(np.asarray(embedding_weights) if not isinstance(embedding_weights, Tensor)
-                                      else embedding_weights).to(torch.float32)
-            self.embedding = nn.EmbeddingBag.from_pretrained(weights.clone(), freeze=False, mode="mean")
+            weights = torch.as_tensor(
+                np.asarray(embedding_weights)
+                if not isinstance(embedding_weights, Tensor)
+                else embedding_weights
+            ).to(torch.float32)
+            self.embedding = nn.EmbeddingBag.from_pretrained(
+                weights.clone(), freeze=False, mode="mean"
+            )
         elif embedding_dim is not None:
-            self.embedding = nn.EmbeddingBag(tokenizer.get_vocab_size(), int(embedding_dim), mode="mean")
+            self.embedding = nn.EmbeddingBag(
+                tokenizer.get_vocab_size(), int(embedding_dim), mode="mean"
+            )
         else:
             raise ValueError("StaticEmbedding needs embedding_weights or embedding_dim")
         self.num_embeddings = self.embedding.num_embeddings
@@ -127,7 +140,9 @@ class StaticEmbedding(nn.Module):
         elif "embeddings" in state:
             table = fold_model2vec(state["embeddings"], state.get("mapping"), state.get("weights"))
         else:
-            raise ValueError(f"{weights_file}: neither {_WEIGHT_KEY!r} nor 'embeddings' (model2vec) is stored")
+            raise ValueError(
+                f"{weights_file}: neither {_WEIGHT_KEY!r} nor 'embeddings' (model2vec) is stored"
+            )
         vocab = tokenizer.get_vocab_size()
         if table.dim() != 2 or table.shape[0] != vocab:
             raise ValueError(

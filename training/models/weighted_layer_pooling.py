@@ -28,24 +28,33 @@ class WeightedLayerPooling(nn.Module):
     Saved as ``config.json`` and ``model.safetensors`` (``layer_weights``).
     """
 
-    def __init__(self, word_embedding_dimension: int, num_hidden_layers: int = 12, layer_start: int = 4,
-                 layer_weights: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        word_embedding_dimension: int,
+        num_hidden_layers: int = 12,
+        layer_start: int = 4,
+        layer_weights: Tensor | None = None,
+    ) -> None:
         super().__init__()
         self.word_embedding_dimension = int(word_embedding_dimension)
         self.num_hidden_layers = int(num_hidden_layers)
         self.layer_start = int(layer_start)
         count = self.num_hidden_layers + 1 - self.layer_start
         if count < 1:
-            raise ValueError(f"layer_start {layer_start} is past the {num_hidden_layers} hidden layers")
+            raise ValueError(
+                f"layer_start {layer_start} is past the {num_hidden_layers} hidden layers"
+            )
         self.layer_weights = nn.Parameter(
-            torch.ones(count) if layer_weights is None else torch.as_tensor(layer_weights, dtype=torch.float32)
+            torch.ones(count)
+            if layer_weights is None
+            else torch.as_tensor(layer_weights, dtype=torch.float32)
         )
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         layers = features.get("all_layer_embeddings")
         if layers is None:
             return features
-        stacked = torch.stack(list(layers)[self.layer_start:])  # (layers, batch, seq, hidden)
+        stacked = torch.stack(list(layers)[self.layer_start :])  # (layers, batch, seq, hidden)
         weights = self.layer_weights.view(-1, 1, 1, 1)
         features["token_embeddings"] = (weights * stacked).sum(dim=0) / self.layer_weights.sum()
         return features
@@ -56,8 +65,11 @@ class WeightedLayerPooling(nn.Module):
     get_embedding_dimension = get_word_embedding_dimension
 
     def get_config_dict(self) -> dict:
-        return {"word_embedding_dimension": self.word_embedding_dimension, "layer_start": self.layer_start,
-                "num_hidden_layers": self.num_hidden_layers}
+        return {
+            "word_embedding_dimension": self.word_embedding_dimension,
+            "layer_start": self.layer_start,
+            "num_hidden_layers": self.num_hidden_layers,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -69,7 +81,9 @@ class WeightedLayerPooling(nn.Module):
     def load(cls, path: str | os.PathLike) -> WeightedLayerPooling:
         path = Path(path)
         cfg = read_module_config(
-            path / "config.json", "WeightedLayerPooling", required=("word_embedding_dimension",),
+            path / "config.json",
+            "WeightedLayerPooling",
+            required=("word_embedding_dimension",),
             renames={"embedding_dimension": "word_embedding_dimension"},
             allowed=("word_embedding_dimension", "layer_start", "num_hidden_layers"),
         )

@@ -66,10 +66,15 @@ class WordEmbeddings(nn.Module):
             raise TypeError(
                 f"tokenizer must be a WhitespaceTokenizer or PhraseTokenizer, got {type(tokenizer).__name__}"
             )
-        weights = torch.as_tensor(np.asarray(embedding_weights) if isinstance(embedding_weights, list)
-                                  else embedding_weights).to(torch.float32)
+        weights = torch.as_tensor(
+            np.asarray(embedding_weights)
+            if isinstance(embedding_weights, list)
+            else embedding_weights
+        ).to(torch.float32)
         if weights.dim() != 2:
-            raise ValueError(f"embedding_weights must be (vocab, dim), got shape {tuple(weights.shape)}")
+            raise ValueError(
+                f"embedding_weights must be (vocab, dim), got shape {tuple(weights.shape)}"
+            )
         self.emb_layer = nn.Embedding.from_pretrained(weights.clone(), freeze=not update_embeddings)
         self.embeddings_dimension = int(weights.shape[1])
         self.tokenizer = tokenizer
@@ -169,4 +174,6 @@ class WordEmbeddings(nn.Module):
         if dim is None:
             raise ValueError(f"{path}: no embeddings in the file")
         tokenizer.set_vocab(vocab)
-        return cls(tokenizer, np.asarray(rows, dtype=np.float32), update_embeddings=update_embeddings)
+        return cls(
+            tokenizer, np.asarray(rows, dtype=np.float32), update_embeddings=update_embeddings
+        )

@@ -13,7 +13,9 @@ from ._files import write_json
 from ._weights import load_weights, save_weights
 
 
-def vocabulary_weights(vocab: list[str], word_weights: dict[str, float], unknown: float) -> list[float]:
+def vocabulary_weights(
+    vocab: list[str], word_weights: dict[str, float], unknown: float
+) -> list[float]:
     """One weight per vocabulary word: its own, else its lowercase form's, else ``unknown``."""
     out = []
     for word in vocab:
@@ -38,7 +40,9 @@ class WordWeights(nn.Module):
     Saved as ``config.json`` and ``model.safetensors`` (``emb_layer.weight``, (vocab, 1)).
     """
 
-    def __init__(self, vocab: list[str], word_weights: dict[str, float], unknown_word_weight: float = 1) -> None:
+    def __init__(
+        self, vocab: list[str], word_weights: dict[str, float], unknown_word_weight: float = 1
+    ) -> None:
         super().__init__()
         self.vocab = list(vocab)
         self.word_weights = dict(word_weights)
@@ -57,8 +61,11 @@ class WordWeights(nn.Module):
         return features
 
     def get_config_dict(self) -> dict:
-        return {"vocab": self.vocab, "word_weights": self.word_weights,
-                "unknown_word_weight": self.unknown_word_weight}
+        return {
+            "vocab": self.vocab,
+            "word_weights": self.word_weights,
+            "unknown_word_weight": self.unknown_word_weight,
+        }
 
     def save(self, path: str | os.PathLike) -> None:
         path = Path(path)
@@ -69,8 +76,12 @@ class WordWeights(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike) -> WordWeights:
         path = Path(path)
-        cfg = read_module_config(path / "config.json", "WordWeights", required=("vocab", "word_weights"),
-                                 allowed=("vocab", "word_weights", "unknown_word_weight"))
+        cfg = read_module_config(
+            path / "config.json",
+            "WordWeights",
+            required=("vocab", "word_weights"),
+            allowed=("vocab", "word_weights", "unknown_word_weight"),
+        )
         module = cls(**cfg)
         load_weights(module, path, what="WordWeights")
         return module

@@ -13,11 +13,11 @@ import torch
 
 st = pytest.importorskip("sentence_transformers")
 
-from fastsbert.training import InputExample, SentenceEncoder, losses, models  # noqa: E402
-from fastsbert.training.errors import UnsupportedModelError  # noqa: E402
-from fsb_training_helpers import TEXTS  # noqa: E402
-from st_stacks import HOSTILE, STACK_KINDS, build_stack, vocabulary, write_glove  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
+from fastsbert.training import InputExample, SentenceEncoder, losses, models
+from fastsbert.training.errors import UnsupportedModelError
+from fsb_training_helpers import TEXTS
+from st_stacks import HOSTILE, STACK_KINDS, build_stack, vocabulary, write_glove
+from torch.utils.data import DataLoader
 
 TEXTS_ALL = TEXTS + HOSTILE
 MIN_COS = 0.99999
@@ -114,10 +114,14 @@ def test_model2vec_directory(tmp_path):
     rng = np.random.default_rng(0)
     m2v = tmp_path / "m2v"
     m2v.mkdir()
-    save_file({"embeddings": rng.normal(size=(vocab // 2, 8)).astype(np.float32),
-               "mapping": (np.arange(vocab) % (vocab // 2)).astype(np.int64),
-               "weights": rng.uniform(0.5, 2, size=vocab).astype(np.float32)},
-              str(m2v / "model.safetensors"))
+    save_file(
+        {
+            "embeddings": rng.normal(size=(vocab // 2, 8)).astype(np.float32),
+            "mapping": (np.arange(vocab) % (vocab // 2)).astype(np.int64),
+            "weights": rng.uniform(0.5, 2, size=vocab).astype(np.float32),
+        },
+        str(m2v / "model.safetensors"),
+    )
     tok.backend_tokenizer.save(str(m2v / "tokenizer.json"))
     (m2v / "config.json").write_text(json.dumps({"model_type": "model2vec", "normalize": False}))
     ours = SentenceEncoder(modules=[models.StaticEmbedding.from_model2vec(m2v)], device="cpu")
@@ -162,10 +166,18 @@ def test_bad_directories_name_the_file(stack_dir, tmp_path):
 def test_fit_changes_the_weights(kind, stack_dir):
     model = SentenceEncoder(stack_dir(kind), device="cpu")
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    pairs = [InputExample(texts=[TEXTS[i], TEXTS[(i + 1) % len(TEXTS)]], label=(i % 5) / 4)
-             for i in range(len(TEXTS))]
-    model.fit([(DataLoader(pairs, batch_size=4, shuffle=True), losses.CoSENTLoss(model))],
-              epochs=1, warmup_steps=0, optimizer_params={"lr": 1e-2}, show_progress_bar=False, seed=3)
+    pairs = [
+        InputExample(texts=[TEXTS[i], TEXTS[(i + 1) % len(TEXTS)]], label=(i % 5) / 4)
+        for i in range(len(TEXTS))
+    ]
+    model.fit(
+        [(DataLoader(pairs, batch_size=4, shuffle=True), losses.CoSENTLoss(model))],
+        epochs=1,
+        warmup_steps=0,
+        optimizer_params={"lr": 1e-2},
+        show_progress_bar=False,
+        seed=3,
+    )
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed, "training changed no weight"
     assert all(np.isfinite(model.encode(TEXTS)).all() for _ in [0])

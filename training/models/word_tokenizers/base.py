@@ -24,7 +24,9 @@ class WordTokenizer:
 
     CONFIG_NAME = ""
 
-    def __init__(self, vocab: Iterable[str], stop_words: Iterable[str], do_lower_case: bool) -> None:
+    def __init__(
+        self, vocab: Iterable[str], stop_words: Iterable[str], do_lower_case: bool
+    ) -> None:
         self.stop_words = set(stop_words)
         self.do_lower_case = bool(do_lower_case)
         self.set_vocab(vocab)
