@@ -90,8 +90,6 @@ def module_class(type_name: str, file: Path) -> type:
 
 def load_module(cls: type, folder: Path, model_args: dict[str, Any] | None) -> nn.Module:
     """``cls.load(folder)``; the modules that hold a Hugging Face encoder get ``model_args``."""
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: missing module folder ({cls.__name__})")
     if cls in (Transformer, Router):
         return cls.load(folder, model_args=model_args)
     return cls.load(folder)
