@@ -134,7 +134,10 @@ def test_router_one_export_per_route(stack, tmp_path):
     src = stack("router")
     theirs = st.SentenceTransformer(str(src), device="cpu").eval()
     doc = export(src, tmp_path / "document", route="document")
-    query = export(src, tmp_path / "query", route="query")
+    from fastsbert.cli import main
+
+    assert main(["export", str(src), str(tmp_path / "query"), "--route", "query"]) == 0
+    query = tmp_path / "query"
     assert json.loads((doc / CONFIG_NAME).read_text())["route"] == "document"
     qcfg = json.loads((query / CONFIG_NAME).read_text())
     assert qcfg["route"] == "query" and qcfg["normalize"] is True
