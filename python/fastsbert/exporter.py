@@ -465,12 +465,12 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
         _check_target(out, overwrite)  # again: another process may have finished first
-        _export_locked(model, src, out, max_seq_length, opset, overwrite, options, dtype, force, route)
+        _export_locked(model, src, out, max_seq_length, opset, overwrite, options, dtype, force)
     return out
 
 
 def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _GraphOptions,
-                   dtype: str = "float32", force: bool = False, route: str | None = None) -> None:
+                   dtype: str = "float32", force: bool = False) -> None:
     import torch
 
     from . import stack_export
