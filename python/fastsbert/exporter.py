@@ -7,6 +7,8 @@ The exported directory holds everything the torch-free runtime needs:
     produces them), all int64 of shape (batch, seq) (and ``prompt_length``, int64 (1,),
     when the Pooling leaves the prompt's tokens out); one output ``sentence_embedding``,
     float32 of shape (batch, dim): encoder + pooling (+ Dense layers) (+ L2 normalisation).
+    Stacks that start with WordEmbeddings, BoW, StaticEmbedding or a Router route, and the
+    other modules of fastsbert.training.models, are described in fastsbert.stack_export.
 ``tokenizer.json`` (+ the other tokenizer files)
     padding off, truncation to ``max_seq_length`` (right, longest_first, stride 0): the
     settings sentence-transformers applies when it encodes.
