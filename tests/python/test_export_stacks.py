@@ -161,3 +161,20 @@ def test_router_one_export_per_route(stack, tmp_path):
     assert not (tmp_path / "bad").exists()
     with pytest.raises(ValueError, match="has no Router"):
         export(stack("cnn"), tmp_path / "bad2", route="query")
+
+
+def test_bad_stack_leaves_nothing(stack, tmp_path):
+    import shutil
+
+    bad = shutil.copytree(stack("lstm"), tmp_path / "bad")
+    cfg_file = bad / "whitespacetokenizer_config.json"
+    cfg = json.loads(cfg_file.read_text())
+    cfg["vocab"] = cfg["vocab"][:-1]
+    cfg_file.write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"model\.safetensors.*whitespacetokenizer_config\.json"):
+        export(bad, tmp_path / "out")
+    bad = shutil.copytree(stack("lstm"), tmp_path / "bad2")
+    (bad / "1_LSTM" / "lstm_config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"1_LSTM.*lstm_config\.json"):
+        export(bad, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "bad2"]
