@@ -182,9 +182,20 @@ class SentenceEncoder(nn.Sequential):
             out.append(f["sentence_embedding"])
         return out
 
-    def collate(self, batch):
-        """DataLoader ``collate_fn``: a list of InputExample -> (features per text column, labels)."""
-        return collate_examples(batch, self.tokenize)
+    def collate(self, batch, router_mapping: Sequence[str | None] | None = None):
+        """DataLoader ``collate_fn``: a list of InputExample -> (features per text column, labels).
+        ``router_mapping`` gives each text column's task (a Router's route), e.g.
+        ``["query", "document"]``; None: every column takes the default route."""
+        if router_mapping is None:
+            return collate_examples(batch, self.tokenize)
+        n_cols = len(batch[0].texts) if batch else 0
+        if len(router_mapping) != n_cols:
+            raise ValueError(
+                f"router_mapping names {len(router_mapping)} tasks but the examples have {n_cols} texts"
+            )
+        columns = iter(router_mapping)
+        # collate_examples tokenises the columns in order, one call each.
+        return collate_examples(batch, lambda texts: self.tokenize(texts, next(columns)))
 
     smart_batching_collate = collate
 
@@ -291,8 +302,21 @@ class SentenceEncoder(nn.Sequential):
             similarity_fn_name=self.similarity_fn_name,
         )
 
-    def fit(self, train_objectives, **kwargs) -> dict:
-        """Trains on ``[(DataLoader, loss), ...]``; see ``fastsbert.training.trainer.fit``."""
+    def fit(self, train_objectives, router_mapping: Sequence[str | None] | None = None, **kwargs) -> dict:
+        """Trains on ``[(DataLoader, loss), ...]``; see ``fastsbert.training.trainer.fit``.
+
+        ``router_mapping``: for a model with a Router, the task of each text column (as
+        sentence-transformers' ``router_mapping`` training argument, by position), e.g.
+        ``["query", "document", "document"]`` for (anchor, positive, negative); loaders
+        with their own ``collate_fn`` keep it."""
+        import functools
+
+        from torch.utils.data import default_collate
+
         from .trainer import fit
 
+        if router_mapping is not None:
+            for loader, _loss in train_objectives:
+                if getattr(loader, "collate_fn", None) in (None, default_collate):
+                    loader.collate_fn = functools.partial(self.collate, router_mapping=list(router_mapping))
         return fit(self, train_objectives, **kwargs)
