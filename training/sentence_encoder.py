@@ -1,5 +1,6 @@
-"""SentenceEncoder: a stack of modules (Transformer -> Pooling -> [Dense ...] -> [Normalize])
-that maps texts to embeddings, trains with ``fit`` and saves a sentence-transformers directory."""
+"""SentenceEncoder: a stack of modules (Transformer -> Pooling -> [Dense ...] -> [Normalize], or
+another input module such as WordEmbeddings, StaticEmbedding, BoW or Router first) that maps
+texts to embeddings, trains with ``fit`` and saves a sentence-transformers directory."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data.collate import collate_examples
-from .models import Transformer, read_directory, write_directory
+from .models import Router, read_directory, write_directory
+from .models.directory import INPUT_MODULES
 from .similarity import SIMILARITY_FUNCTIONS
 
 # sentence-transformers always offers these prompt names, empty unless configured.
@@ -37,8 +39,9 @@ class SentenceEncoder(nn.Sequential):
         model_name_or_path: a sentence-transformers directory (``modules.json``), or a plain
             Hugging Face encoder directory (then mean pooling, no normalisation), or a Hub id
             of either (a path that exists wins).
-        modules: the module stack instead: a ``models.Transformer`` first, then modules that
-            turn ``token_embeddings`` into ``sentence_embedding``.
+        modules: the module stack instead: an input module first (``models.Transformer``,
+            ``WordEmbeddings``, ``StaticEmbedding``, ``BoW`` or ``Router``: it tokenises), then
+            modules that turn ``token_embeddings`` into ``sentence_embedding``.
         max_seq_length: override the truncation length (tokens).
         device: where to place the model (default: ``cuda`` when available, else ``cpu``).
         prompts: prompt name -> text, added to (and winning over) the saved ones.
@@ -84,9 +87,10 @@ class SentenceEncoder(nn.Sequential):
             default_prompt_name = default_prompt_name or directory.default_prompt_name
             similarity_fn_name = similarity_fn_name or directory.similarity_fn_name
         modules = list(modules)
-        if not modules or not isinstance(modules[0], Transformer):
+        if not modules or not isinstance(modules[0], INPUT_MODULES):
             raise ValueError(
-                "modules must start with a models.Transformer (it tokenises the texts)"
+                "modules must start with an input module (models.Transformer, WordEmbeddings, "
+                "StaticEmbedding, BoW or Router: it tokenises the texts)"
             )
         for i, m in enumerate(modules):
             if not isinstance(m, nn.Module):
@@ -112,30 +116,30 @@ class SentenceEncoder(nn.Sequential):
 
     # ----------------------------------------------------------------- properties
     @property
-    def transformer(self) -> Transformer:
-        """The first module: the encoder and its tokenizer."""
+    def transformer(self) -> nn.Module:
+        """The first module, which tokenises: usually the Transformer (encoder + tokenizer)."""
         return self[0]
 
     @property
     def tokenizer(self):
-        return self.transformer.tokenizer
+        return getattr(self[0], "tokenizer", None)
 
     @property
-    def max_seq_length(self) -> int:
-        """Truncation length in tokens (the Transformer's)."""
-        return self.transformer.max_seq_length
+    def max_seq_length(self) -> int | None:
+        """Truncation length in tokens (the first module's; None when it has none)."""
+        return getattr(self[0], "max_seq_length", None)
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        self.transformer.max_seq_length = value
+        self[0].max_seq_length = value
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     def get_word_embedding_dimension(self) -> int:
-        """Size of the token embeddings."""
-        return self.transformer.get_word_embedding_dimension()
+        """Size of the token embeddings of the first module."""
+        return self[0].get_word_embedding_dimension()
 
     def get_sentence_embedding_dimension(self) -> int:
         """Size of ``sentence_embedding``: that of the last module that sets it."""
@@ -151,9 +155,12 @@ class SentenceEncoder(nn.Sequential):
     get_embedding_dimension = get_sentence_embedding_dimension
 
     # ----------------------------------------------------------------- forward
-    def tokenize(self, texts: Sequence[str]) -> dict[str, Tensor]:
-        """Tokenises a batch, padded to its longest text and truncated to ``max_seq_length``."""
-        return self.transformer.tokenize(texts)
+    def tokenize(self, texts: Sequence[str], task: str | None = None) -> dict[str, Tensor]:
+        """Tokenises a batch, padded to its longest text and truncated to ``max_seq_length``.
+        ``task`` (e.g. ``"query"``) picks a Router's route; other models ignore it."""
+        if isinstance(self[0], Router):
+            return self[0].tokenize(texts, task=task)
+        return self[0].tokenize(texts)
 
     def forward(self, features: dict[str, Tensor]) -> dict[str, Tensor]:
         # A copy: callers (the gradient-caching losses) embed the same features twice.
@@ -175,9 +182,20 @@ class SentenceEncoder(nn.Sequential):
             out.append(f["sentence_embedding"])
         return out
 
-    def collate(self, batch):
-        """DataLoader ``collate_fn``: a list of InputExample -> (features per text column, labels)."""
-        return collate_examples(batch, self.tokenize)
+    def collate(self, batch, router_mapping: Sequence[str | None] | None = None):
+        """DataLoader ``collate_fn``: a list of InputExample -> (features per text column, labels).
+        ``router_mapping`` gives each text column's task (a Router's route), e.g.
+        ``["query", "document"]``; None: every column takes the default route."""
+        if router_mapping is None:
+            return collate_examples(batch, self.tokenize)
+        n_cols = len(batch[0].texts) if batch else 0
+        if len(router_mapping) != n_cols:
+            raise ValueError(
+                f"router_mapping names {len(router_mapping)} tasks but the examples have {n_cols} texts"
+            )
+        columns = iter(router_mapping)
+        # collate_examples tokenises the columns in order, one call each.
+        return collate_examples(batch, lambda texts: self.tokenize(texts, next(columns)))
 
     smart_batching_collate = collate
 
@@ -205,11 +223,12 @@ class SentenceEncoder(nn.Sequential):
         normalize_embeddings: bool = False,
         prompt_name: str | None = None,
         prompt: str | None = None,
+        task: str | None = None,
     ) -> np.ndarray | Tensor:
         """Embeds texts with torch (for evaluation during training); (n, dim), or (dim,) for one str.
 
         ``prompt`` (or the prompt named ``prompt_name``, else the default prompt) is put
-        before every text. Texts are sorted by length so that batches carry little padding;
+        before every text. ``task`` picks a Router's route (see ``encode_query``). Texts are sorted by length so that batches carry little padding;
         the output keeps the input order.
         """
         single = isinstance(sentences, str)
@@ -220,7 +239,7 @@ class SentenceEncoder(nn.Sequential):
             texts = [prefix + t for t in texts]
             # Pooling with include_prompt=False leaves the prompt's tokens out; the prompt's
             # own trailing special token is not part of it.
-            extra["prompt_length"] = int(self.tokenize([prefix])["input_ids"].shape[-1]) - 1
+            extra["prompt_length"] = int(self.tokenize([prefix], task)["input_ids"].shape[-1]) - 1
         was_training = self.training
         self.eval()
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -233,7 +252,8 @@ class SentenceEncoder(nn.Sequential):
         try:
             for start in iterator:
                 batch = [texts[i] for i in order[start : start + batch_size]]
-                feats = {k: v.to(self.device) for k, v in self.tokenize(batch).items()}
+                feats = {k: v.to(self.device) if isinstance(v, Tensor) else v
+                         for k, v in self.tokenize(batch, task).items()}
                 chunks.append(self.forward({**feats, **extra})["sentence_embedding"].float())
         finally:
             self.train(was_training)
@@ -250,6 +270,23 @@ class SentenceEncoder(nn.Sequential):
             return emb
         return emb.cpu().numpy() if convert_to_numpy else list(emb.cpu())
 
+    def encode_query(self, sentences: str | Sequence[str], prompt_name: str | None = None,
+                     prompt: str | None = None, **kwargs) -> np.ndarray | Tensor:
+        """``encode`` for search queries, as sentence-transformers' ``encode_query``: the
+        ``query`` prompt unless another is given, and a Router's ``query`` route."""
+        if prompt_name is None and prompt is None and "query" in self.prompts:
+            prompt_name = "query"
+        return self.encode(sentences, prompt_name=prompt_name, prompt=prompt, task="query", **kwargs)
+
+    def encode_document(self, sentences: str | Sequence[str], prompt_name: str | None = None,
+                        prompt: str | None = None, **kwargs) -> np.ndarray | Tensor:
+        """``encode`` for documents: the ``document`` prompt unless another is given (falling
+        back to ``passage`` and ``corpus`` prompts, as sentence-transformers does), and a
+        Router's ``document`` route."""
+        if prompt_name is None and prompt is None:
+            prompt_name = next((n for n in ("document", "passage", "corpus") if n in self.prompts), None)
+        return self.encode(sentences, prompt_name=prompt_name, prompt=prompt, task="document", **kwargs)
+
     def similarity(self, a, b) -> Tensor:
         """The model's similarity function (``similarity_fn_name``) on (n, dim) x (m, dim) -> (n, m)."""
         return SIMILARITY_FUNCTIONS[self.similarity_fn_name](a, b)
@@ -265,8 +302,21 @@ class SentenceEncoder(nn.Sequential):
             similarity_fn_name=self.similarity_fn_name,
         )
 
-    def fit(self, train_objectives, **kwargs) -> dict:
-        """Trains on ``[(DataLoader, loss), ...]``; see ``fastsbert.training.trainer.fit``."""
+    def fit(self, train_objectives, router_mapping: Sequence[str | None] | None = None, **kwargs) -> dict:
+        """Trains on ``[(DataLoader, loss), ...]``; see ``fastsbert.training.trainer.fit``.
+
+        ``router_mapping``: for a model with a Router, the task of each text column (as
+        sentence-transformers' ``router_mapping`` training argument, by position), e.g.
+        ``["query", "document", "document"]`` for (anchor, positive, negative); loaders
+        with their own ``collate_fn`` keep it."""
+        import functools
+
+        from torch.utils.data import default_collate
+
         from .trainer import fit
 
+        if router_mapping is not None:
+            for loader, _loss in train_objectives:
+                if getattr(loader, "collate_fn", None) in (None, default_collate):
+                    loader.collate_fn = functools.partial(self.collate, router_mapping=list(router_mapping))
         return fit(self, train_objectives, **kwargs)

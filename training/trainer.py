@@ -78,8 +78,9 @@ def _move(obj, device):
 
 
 def _to_device(features, labels, device):
-    # Sentence encoders collate tokenised columns (dicts of tensors); cross-encoders collate
-    # the text columns themselves, since their losses pair texts inside the batch.
+    # Sentence encoders collate tokenised columns (dicts of tensors, plus a Router's task
+    # name, which stays as it is); cross-encoders collate the text columns themselves,
+    # since their losses pair texts inside the batch.
     return _move(list(features), device), _move(labels, device)
 
 

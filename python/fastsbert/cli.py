@@ -24,6 +24,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         force=args.force,
         revision=args.revision,
+        route=args.route,
     )
     print(f"exported {args.src} -> {out}")
     from .quantize import format_figures, read_variants
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "variant, measure it against float32 and list it in fastsbert.json)")
     e.add_argument("--force", action="store_true",
                    help="keep a variant the accuracy guard refuses")
+    e.add_argument("--route", default=None,
+                   help="for a model with a Router: the task whose route is exported (query, "
+                        "document, ...; default: the Router's default route)")
     _add_revision(e)
     e.set_defaults(func=_cmd_export)
 

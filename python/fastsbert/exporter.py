@@ -7,6 +7,8 @@ The exported directory holds everything the torch-free runtime needs:
     produces them), all int64 of shape (batch, seq) (and ``prompt_length``, int64 (1,),
     when the Pooling leaves the prompt's tokens out); one output ``sentence_embedding``,
     float32 of shape (batch, dim): encoder + pooling (+ Dense layers) (+ L2 normalisation).
+    Stacks that start with WordEmbeddings, BoW, StaticEmbedding or a Router route, and the
+    other modules of fastsbert.training.models, are described in fastsbert.stack_export.
 ``tokenizer.json`` (+ the other tokenizer files)
     padding off, truncation to ``max_seq_length`` (right, longest_first, stride 0): the
     settings sentence-transformers applies when it encodes.
@@ -87,21 +89,24 @@ def _position_capacity(config: Any) -> int | None:
 
 
 def _load_model(src: Path, modes: tuple[str, ...] | None, normalize: bool | None,
-                attn_implementation: str):
+                attn_implementation: str, route: str | None = None):
     """The source model as a float32 ``SentenceEncoder`` on the CPU, built from
-    fastsbert.training's module stack, with the pooling and normalisation overrides applied."""
+    fastsbert.training's module stack (a Router replaced by the route ``route`` picks), with
+    the pooling and normalisation overrides applied."""
     import torch
 
+    from . import stack_export
     from .training import models
     from .training.sentence_encoder import SentenceEncoder
 
     model_args = {"attn_implementation": attn_implementation, "dtype": torch.float32}
     with _quiet_transformers():
         directory = models.read_directory(src, model_args=model_args, plain_pooling=modes)
-    stack = directory.modules
+    stack, route_name = stack_export.select_route(directory.modules, route, src)
     poolings = [m for m in stack if isinstance(m, models.Pooling)]
-    if len(poolings) != 1:
-        raise UnsupportedModelError(f"{src}: {len(poolings)} Pooling modules; exactly one can be exported")
+    if len(poolings) > 1 or (modes is not None and not poolings):
+        raise UnsupportedModelError(f"{src}: {len(poolings)} Pooling modules; exactly one can be exported"
+                                    + (" with a pooling override" if modes is not None else ""))
     if modes is not None:
         stack = [models.Pooling(m.word_embedding_dimension, modes, include_prompt=m.include_prompt)
                  if isinstance(m, models.Pooling) else m for m in stack]
@@ -112,13 +117,15 @@ def _load_model(src: Path, modes: tuple[str, ...] | None, normalize: bool | None
     model = SentenceEncoder(modules=stack, prompts=directory.prompts,
                             default_prompt_name=directory.default_prompt_name,
                             similarity_fn_name=directory.similarity_fn_name, device="cpu")
+    model.route_name = route_name  # the Router route this graph holds, None without a Router
     return model.eval()
 
 
 def _pooling_of(model):
+    """The model's Pooling module, None when it has none (StaticEmbedding, BoW)."""
     from .training.models import Pooling
 
-    return next(m for m in model if isinstance(m, Pooling))
+    return next((m for m in model if isinstance(m, Pooling)), None)
 
 
 def _graph_module(model, input_names: list[str]):
@@ -336,8 +343,12 @@ def is_complete_export(path: str | os.PathLike) -> bool:
             cfg = json.load(fh)
     except (OSError, ValueError):
         return False
-    return (isinstance(cfg, dict) and cfg.get("format_version") == FORMAT_VERSION
-            and (path / MODEL_NAME).is_file() and (path / "tokenizer.json").is_file())
+    if not isinstance(cfg, dict):
+        return False
+    word_tokenizer = cfg.get("word_tokenizer")
+    tokenizer_file = word_tokenizer.get("file") if isinstance(word_tokenizer, dict) else "tokenizer.json"
+    return (cfg.get("format_version") == FORMAT_VERSION and isinstance(tokenizer_file, str)
+            and (path / MODEL_NAME).is_file() and (path / tokenizer_file).is_file())
 
 
 def _check_target(out: Path, overwrite: bool) -> None:
@@ -382,6 +393,7 @@ def export(
     revision: str | None = None,
     token: str | bool | None = None,
     cache_folder: str | os.PathLike | None = None,
+    route: str | None = None,
 ) -> Path:
     """Export a sentence-transformers (or plain Hugging Face encoder) directory to `out`.
 
@@ -403,6 +415,9 @@ def export(
         force: keep a variant the accuracy guard refuses.
         revision, token, cache_folder: when `src` is a Hub id rather than a directory that
             exists (see fastsbert.model_cache.resolve_source).
+        route: for a model that starts with a Router: the task whose route is exported
+            ("query", "document", ...; None: the default route). See fastsbert.stack_export
+            for the stacks other than Transformer -> Pooling.
 
     Returns:
         the path of the exported directory.
@@ -414,8 +429,8 @@ def export(
             overwrite is False.
         GuardError (a ValueError): the variant falls below the guard's thresholds (the
             message names the figures) and force is False; nothing is written.
-        UnsupportedModelError: the model holds modules other than Transformer, Pooling,
-            Dense and Normalize.
+        UnsupportedModelError: the model holds a module fastsbert.training does not
+            implement, or several Pooling modules.
     """
     from . import dtypes
     from .model_cache import resolve_source
@@ -424,11 +439,11 @@ def export(
     src = resolve_source(src, revision=revision, token=token, cache_folder=cache_folder)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
                    opset=opset, overwrite=overwrite, options=_GraphOptions(),
-                   dtype=dtype, force=force)
+                   dtype=dtype, force=force, route=route)
 
 
 def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, options: _GraphOptions,
-            dtype: str = "float32", force: bool = False) -> Path:
+            dtype: str = "float32", force: bool = False, route: str | None = None) -> Path:
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
     if max_seq_length is not None:
@@ -443,7 +458,7 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         Pooling(1, modes)  # checks the mode names before the model loads
     _check_target(out, overwrite)
 
-    model = _load_model(src, modes, normalize, options.attn_implementation)
+    model = _load_model(src, modes, normalize, options.attn_implementation, route)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(out.with_name(f".{out.name}.lock")):
@@ -460,15 +475,27 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
                    dtype: str = "float32", force: bool = False) -> None:
     import torch
 
+    from . import stack_export
+    from .training.models import Transformer
+
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
     tmp.mkdir()
     try:
-        _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
-        if not _pooling_of(model).include_prompt:
+        pooling = _pooling_of(model)
+        if isinstance(model[0], Transformer):
+            _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
+            vocab, architecture, extra = int(getattr(config, "vocab_size", 100)), str(config.model_type), {}
+        else:
+            spec = stack_export.prepare_inputs(model, tmp, max_seq_length)
+            config, seq_len, input_names, pad_id = None, spec.max_seq_length, spec.input_names, spec.pad_token_id
+            vocab, architecture, extra = spec.vocab_size, spec.architecture, spec.meta
+        if model.route_name is not None:
+            extra["route"] = model.route_name
+        if pooling is not None and not pooling.include_prompt:
             # Pooling leaves the prompt's tokens out: their count is an input of the graph.
             input_names = [*input_names, PROMPT_LENGTH]
         module = _graph_module(model, input_names)
-        sample = _sample_inputs(input_names, pad_id, int(getattr(config, "vocab_size", 100)))
+        sample = _sample_inputs(input_names, pad_id, vocab)
         with torch.no_grad():
             expected = module(*sample.values()).numpy()
         dim = int(expected.shape[-1])
@@ -478,7 +505,7 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
         del module
         large = _finalise_onnx(scratch / MODEL_NAME, tmp / MODEL_NAME, input_names, dim)
         shutil.rmtree(scratch)
-        if options.ort_optimize and not large:
+        if options.ort_optimize and not large and config is not None:
             _ort_optimize(tmp / MODEL_NAME, config, sample, expected)
 
         from .training.models import Normalize
@@ -487,7 +514,7 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
             "format_version": FORMAT_VERSION,
             "dim": dim,
             "max_seq_length": seq_len,
-            "pooling": "+".join(_pooling_of(model).modes),
+            "pooling": stack_export.pooling_name(model),
             # The output has unit length when the last module normalises.
             "normalize": isinstance(model[-1], Normalize),
             "pad_token_id": pad_id,
@@ -495,12 +522,13 @@ def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _
             "output": OUTPUT_NAME,
             "prompts": model.prompts,
             "default_prompt_name": model.default_prompt_name,
-            "architecture": str(config.model_type),
+            "architecture": architecture,
             "source": str(src),
         }
-        if not _pooling_of(model).include_prompt:
+        meta.update(extra)
+        if pooling is not None and not pooling.include_prompt:
             meta["include_prompt"] = False
-        capacity = _position_capacity(config)
+        capacity = _position_capacity(config) if config is not None else None
         if capacity is not None:  # the engine checks max_seq_length against it at load
             meta["max_positions"] = int(capacity)
         with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:

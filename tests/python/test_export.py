@@ -397,9 +397,9 @@ def test_unsupported_pooling_and_module(tiny_st_model, tmp_path):
         export(src, tmp_path / "out", pooling="median")
     bad = _copy(src, tmp_path / "bad")
     modules = json.loads((bad / "modules.json").read_text())
-    modules.append({"idx": 9, "name": "9", "path": "9_LSTM", "type": "sentence_transformers.models.LSTM"})
+    modules.append({"idx": 9, "name": "9", "path": "9_X", "type": "sentence_transformers.models.CLIPModel"})
     (bad / "modules.json").write_text(json.dumps(modules))
-    with pytest.raises(UnsupportedModelError, match="LSTM"):
+    with pytest.raises(UnsupportedModelError, match="CLIPModel"):
         export(bad, tmp_path / "out")
 
 

@@ -118,7 +118,7 @@ def merge_columns(features: list[dict[str, Tensor]]) -> dict[str, Tensor] | None
         parts = []
         for f in features:
             t = f[k]
-            if t.dim() != 2:
+            if not isinstance(t, Tensor) or t.dim() != 2:  # e.g. a Router's task name
                 return None
             pad = 0 if k != "input_ids" else _pad_id(f)
             parts.append(F.pad(t, (0, length - t.shape[1]), value=pad))

@@ -11,6 +11,10 @@ A model directory holds::
     2_Dense/config.json, 2_Dense/model.safetensors       (optional, possibly several)
     3_Normalize/                                         (optional)
 
+Other stacks start with another input module (WordEmbeddings, StaticEmbedding or Router in
+the root, BoW in ``0_BoW``) and may hold WordWeights, CNN, LSTM, WeightedLayerPooling,
+LayerNorm and Dropout; each module folder holds sentence-transformers' file names.
+
 Module types are written under their classic names (``sentence_transformers.models.X``),
 which every sentence-transformers release since 2.x loads; on reading only the class name
 counts, since the import path moved between releases.
@@ -28,15 +32,67 @@ from torch import nn
 from ...model_cache import resolve_source
 from ..errors import UnsupportedModelError
 from ._files import read_json, read_json_object, write_json
+from .bow import BoW
+from .cnn import CNN
 from .dense import Dense
+from .dropout import Dropout
+from .layer_norm import LayerNorm
+from .lstm import LSTM
 from .normalize import Normalize
 from .pooling import Pooling
+from .router import Router
+from .static_embedding import StaticEmbedding
 from .transformer import Transformer
+from .weighted_layer_pooling import WeightedLayerPooling
+from .word_embeddings import WordEmbeddings
+from .word_weights import WordWeights
 
 MODULES_NAME = "modules.json"
 MODEL_CONFIG_NAME = "config_sentence_transformers.json"
 _TYPE_PREFIX = "sentence_transformers.models."
-_MODULE_CLASSES = {cls.__name__: cls for cls in (Transformer, Pooling, Dense, Normalize)}
+_MODULE_CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (Transformer, Pooling, Dense, Normalize, WordEmbeddings, WordWeights, BoW, CNN, LSTM,
+                WeightedLayerPooling, StaticEmbedding, LayerNorm, Dropout, Router)
+}
+_MODULE_CLASSES["Asym"] = Router  # the older name of Router
+# Modules that tokenise texts, one of which starts every model.
+INPUT_MODULES = (Transformer, WordEmbeddings, BoW, StaticEmbedding, Router)
+# Input modules that sentence-transformers stores in the model's root folder when first.
+_SAVED_IN_ROOT = (Transformer, WordEmbeddings, StaticEmbedding, Router)
+
+
+def classic_type_name(module: nn.Module) -> str:
+    """The ``type`` modules.json records for ``module`` (``TypeError`` for a class that
+    cannot be saved)."""
+    kind = type(module).__name__
+    if _MODULE_CLASSES.get(kind) is not type(module):
+        raise TypeError(
+            f"cannot save a module of type {type(module).__qualname__}; supported: {', '.join(_supported())}"
+        )
+    return _TYPE_PREFIX + kind
+
+
+def _supported() -> list[str]:
+    return sorted(_MODULE_CLASSES)
+
+
+def module_class(type_name: str, file: Path) -> type:
+    """The class a module ``type`` names (only the class name counts: the import path
+    moved between releases); ``UnsupportedModelError`` naming ``file`` otherwise."""
+    cls = _MODULE_CLASSES.get(str(type_name).rsplit(".", 1)[-1])
+    if cls is None:
+        raise UnsupportedModelError(
+            f"{file}: module {type_name!r} is not supported (supported: {', '.join(_supported())})"
+        )
+    return cls
+
+
+def load_module(cls: type, folder: Path, model_args: dict[str, Any] | None) -> nn.Module:
+    """``cls.load(folder)``; the modules that hold a Hugging Face encoder get ``model_args``."""
+    if cls in (Transformer, Router):
+        return cls.load(folder, model_args=model_args)
+    return cls.load(folder)
 
 
 @dataclass
@@ -64,19 +120,12 @@ def _module_list(root: Path) -> list[tuple[type, Path]]:
     found: list[tuple[type, Path]] = []
     for i, entry in enumerate(entries):
         type_name = str(entry.get("type", ""))
-        cls = _MODULE_CLASSES.get(type_name.rsplit(".", 1)[-1])
-        if cls is None:
+        cls = module_class(type_name, file)
+        if (i == 0) != (cls in INPUT_MODULES):
             raise UnsupportedModelError(
-                f"{file}: module {type_name!r} is not supported "
-                "(supported: Transformer, Pooling, Dense, Normalize)"
+                f"{file}: module {i} is {type_name!r}; a model starts with one input module "
+                "(Transformer, WordEmbeddings, BoW, StaticEmbedding or Router) and has no other"
             )
-        if (i == 0) != (cls is Transformer):
-            raise UnsupportedModelError(
-                f"{file}: module {i} is {type_name!r}; a model must be one Transformer "
-                "followed by Pooling, Dense and Normalize modules"
-            )
-        if cls is Dense and Pooling not in [c for c, _ in found]:
-            raise UnsupportedModelError(f"{file}: Dense before Pooling is not supported")
         found.append((cls, root / str(entry.get("path", ""))))
     return found
 
@@ -116,10 +165,7 @@ def read_directory(
 
     modules: list[nn.Module] = []
     for cls, folder in _module_list(root):
-        if cls is Transformer:
-            modules.append(Transformer.load(folder, model_args=model_args))
-        else:
-            modules.append(cls.load(folder))
+        modules.append(load_module(cls, folder, model_args))
     settings = {}
     if (root / MODEL_CONFIG_NAME).is_file():
         settings = read_json_object(
@@ -144,8 +190,8 @@ def write_directory(
     default_prompt_name: str | None = None,
     similarity_fn_name: str | None = None,
 ) -> None:
-    """Writes ``modules`` in the sentence-transformers layout: the first (Transformer) in
-    ``path`` itself, module i in ``path/i_<Class>``."""
+    """Writes ``modules`` in the sentence-transformers layout: the first in ``path`` itself
+    (a BoW in ``0_BoW``), module i in ``path/i_<Class>``."""
     import torch
     import transformers
 
@@ -154,14 +200,10 @@ def write_directory(
     entries = []
     for idx, module in enumerate(modules):
         kind = type(module).__name__
-        if _MODULE_CLASSES.get(kind) is not type(module):
-            raise TypeError(
-                f"cannot save module {idx} of type {type(module).__qualname__}; "
-                "supported: Transformer, Pooling, Dense, Normalize"
-            )
-        folder = "" if idx == 0 else f"{idx}_{kind}"
+        type_name = classic_type_name(module)
+        folder = "" if idx == 0 and isinstance(module, _SAVED_IN_ROOT) else f"{idx}_{kind}"
         module.save(root / folder)
-        entries.append({"idx": idx, "name": str(idx), "path": folder, "type": _TYPE_PREFIX + kind})
+        entries.append({"idx": idx, "name": str(idx), "path": folder, "type": type_name})
     write_json(root / MODULES_NAME, entries)
     write_json(
         root / MODEL_CONFIG_NAME,

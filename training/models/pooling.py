@@ -110,12 +110,16 @@ class Pooling(nn.Module):
         if not self.include_prompt and "prompt_length" in features:
             mask = _without_prompt(mask, first, features["prompt_length"])
         features["sentence_embedding"] = torch.cat(
-            [self._pool(mode, tokens, mask, first) for mode in self.modes], dim=-1
+            [self._pool(mode, tokens, mask, first, features.get("token_weights_sum"))
+             for mode in self.modes],
+            dim=-1,
         )
         return features
 
     @staticmethod
-    def _pool(mode: str, tokens: Tensor, mask: Tensor, first: Tensor) -> Tensor:
+    def _pool(mode: str, tokens: Tensor, mask: Tensor, first: Tensor,
+              weight_sum: Tensor | None = None) -> Tensor:
+        # `weight_sum` (batch,): the divisor of the means when WordWeights scaled the tokens.
         # Indices and sizes stay tensors so that a traced graph keeps batch and length dynamic.
         hidden = tokens.shape[-1]
         weights = mask.unsqueeze(-1).to(tokens.dtype)
@@ -129,13 +133,15 @@ class Pooling(nn.Module):
             # Half-precision sums lose too much; accumulate in float32 as sentence-transformers does.
             acc = torch.float32 if tokens.dtype in (torch.float16, torch.bfloat16) else tokens.dtype
             total = (tokens * weights).sum(dim=1, dtype=acc)
-            count = torch.clamp(weights.sum(dim=1, dtype=acc), min=1e-9)
+            count = weights.sum(dim=1, dtype=acc) if weight_sum is None else weight_sum.unsqueeze(-1).to(acc)
+            count = torch.clamp(count, min=1e-9)
             return (total / (count if mode == "mean" else torch.sqrt(count))).to(tokens.dtype)
         if mode == "weightedmean":
             seq = torch.ones_like(mask[0], dtype=tokens.dtype).cumsum(0)  # 1, 2, ..., seq_len
             position = seq.view(1, -1, 1) - first.to(tokens.dtype).view(-1, 1, 1)
             w = weights * position
-            return (tokens * w).sum(dim=1) / torch.clamp(w.sum(dim=1), min=1e-9)
+            total = w.sum(dim=1) if weight_sum is None else weight_sum.unsqueeze(-1).to(w.dtype)
+            return (tokens * w).sum(dim=1) / torch.clamp(total, min=1e-9)
         # lasttoken: the last position the mask keeps (the first when it keeps none)
         mask_i = mask.to(torch.int32)
         seq_len = torch.ones_like(mask_i[0]).sum()

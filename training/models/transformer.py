@@ -143,9 +143,14 @@ class Transformer(nn.Module):
     def forward(
         self, features: dict[str, Tensor], output_hidden_states: bool = False
     ) -> dict[str, Tensor]:
-        """Writes ``token_embeddings``, and with ``output_hidden_states`` also
-        ``all_layer_embeddings`` (the embedding layer's output first, the last layer last)."""
+        """Writes ``token_embeddings``, and with ``output_hidden_states`` (or an encoder
+        config that sets it) also ``all_layer_embeddings`` (the embedding layer's output first, the last layer last)."""
         inputs = {k: features[k] for k in self._input_names if k in features}
+        # As sentence-transformers: an encoder configured with output_hidden_states (for
+        # WeightedLayerPooling) always hands its hidden states on.
+        output_hidden_states = output_hidden_states or bool(
+            getattr(self.auto_model.config, "output_hidden_states", False)
+        )
         out = self.auto_model(**inputs, output_hidden_states=output_hidden_states, return_dict=True)
         features["token_embeddings"] = out.last_hidden_state
         if output_hidden_states:

@@ -127,7 +127,7 @@ def test_composition_errors_name_the_problem(tiny_st_model):
     transformer = models.Transformer(hf_dir_of(tiny_st_model("bert", "mean")))
     with pytest.raises(ValueError, match="unknown pooling mode 'median'"):
         models.Pooling(HIDDEN, "median")
-    with pytest.raises(ValueError, match="must start with a models.Transformer"):
+    with pytest.raises(ValueError, match="must start with an input module"):
         SentenceEncoder(modules=[models.Pooling(HIDDEN)], device="cpu")
     with pytest.raises(ValueError, match="not both"):
         SentenceEncoder(

@@ -100,8 +100,8 @@ def test_unsupported_module_is_rejected(tiny_dir, tmp_path):
     shutil.copytree(tiny_dir, tmp_path / "m")
     modules = json.loads((tmp_path / "m" / "modules.json").read_text())
     modules.append(
-        {"idx": 2, "name": "2", "path": "2_LSTM", "type": "sentence_transformers.models.LSTM"}
+        {"idx": 2, "name": "2", "path": "2_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}
     )
     (tmp_path / "m" / "modules.json").write_text(json.dumps(modules))
-    with pytest.raises(ValueError, match="LSTM"):
+    with pytest.raises(ValueError, match="CLIPModel"):
         SentenceEncoder(tmp_path / "m", device="cpu")
