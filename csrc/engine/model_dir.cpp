@@ -181,10 +181,12 @@ ModelDir read_model_dir(const std::string& path) {
     throw MissingFile("model directory " + path + " has no model.onnx (" + md.onnx_path + ")");
   }
   c.dim = cfg.integer("dim", 1);
-  // Static and word-tokenizer models may leave the length open (sentence-transformers:
-  // no limit); transformer exports always record it.
+  // Static and word-tokenizer models may leave the length out, and any export may record
+  // null (a StaticEmbedding or BoW stack: sentence-transformers sets no limit); transformer
+  // exports always record a number.
   const bool length_optional = is_static || !md.word_tokenizer_type.empty();
-  if (const json::Value* v = cfg.find("max_seq_length"); length_optional && (!v || v->is_null())) {
+  if (const json::Value* v = cfg.find("max_seq_length");
+      (v && v->is_null()) || (length_optional && !v)) {
     c.max_seq_length = kNoLengthLimit;
   } else {
     c.max_seq_length = cfg.integer("max_seq_length", 1);

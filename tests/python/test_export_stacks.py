@@ -1,11 +1,12 @@
 """Export of every module stack into one ONNX graph: the graph, fed the ids of
 sentence-transformers' own tokenizer, gives sentence-transformers' vectors; Transformer-based
-stacks also end to end through fastsbert.Encoder."""
+every stack also end to end through fastsbert.Encoder."""
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -94,7 +95,14 @@ def test_word_tokenizer_stacks(kind, stack, tmp_path):
     assert rows == [reread.tokenize(t)[:limit] for t in TEXTS]
     got = _graph_in_batches(out, rows)
     assert got.shape == (len(TEXTS), cfg["dim"])
-    assert _min_cos(got, theirs.encode(TEXTS)) >= MIN_COS
+    want = theirs.encode(TEXTS)
+    assert _min_cos(got, want) >= MIN_COS
+    # End to end: the engine's word tokenizer (native for whitespace; sentence-transformers'
+    # own class for phrases) feeds the same graph.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the phrase fallback warns once
+        enc = fastsbert.Encoder(out)
+    assert _min_cos(enc.encode(TEXTS, batch_size=3), want) >= MIN_COS
 
 
 def test_lstm_graph_uses_onnx_lstm(stack, tmp_path):
@@ -118,7 +126,12 @@ def test_static_embedding_with_head(stack, tmp_path):
     # The exported tokenizer gives these ids even when asked for special tokens.
     exported = Tokenizer.from_file(str(out / "tokenizer.json"))
     assert [e.ids for e in exported.encode_batch(TEXTS, add_special_tokens=True)] == ids
-    assert _min_cos(_graph_in_batches(out, ids), theirs.encode(TEXTS)) >= MIN_COS
+    want = theirs.encode(TEXTS)
+    assert _min_cos(_graph_in_batches(out, ids), want) >= MIN_COS
+    # End to end: no length limit, and the native tokenizer without special tokens.
+    enc = fastsbert.Encoder(out)
+    assert enc.tokenize(TEXTS)[0].tolist() == [i for row in ids for i in row]
+    assert _min_cos(enc.encode(TEXTS, batch_size=3), want) >= MIN_COS
 
 
 @pytest.mark.parametrize("kind", ["layer_pooling", "transformer_cnn"])
