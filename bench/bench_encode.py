@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE))
 from corpus import load_corpus  # noqa: E402
 from machine import cpu_header as machine_header  # noqa: E402
 from machine import cpu_info  # noqa: E402
+from machine import sgemm_gflops  # noqa: E402
 
 MFLOP_PER_TOKEN = 6 * 2 * (4 * 384 * 384 + 2 * 384 * 1536) / 1e6
 PEER_VENV = HERE.parent / ".venv-peers"
@@ -235,22 +236,6 @@ def run_worker(engine: str, task: str, args: argparse.Namespace, n: int,
             return json.loads(line[7:])
     print(f"  {engine}: failed\n{out.stderr[-2000:]}")
     return None
-
-
-def sgemm_gflops(threads: int, size: int = 3072, repeats: int = 8) -> float:
-    """NumPy float32 matmul peak on `threads` threads, in a clean subprocess."""
-    code = (
-        "import numpy as np, time\n"
-        f"a = np.random.rand({size}, {size}).astype(np.float32); b = a.copy(); a @ b\n"
-        f"ts = []\nfor _ in range({repeats}):\n"
-        "    t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)\n"
-        f"print(2 * {size}**3 / min(ts) / 1e9)\n"
-    )
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    return float(out.stdout.strip())
 
 
 def count_tokens(texts: list[str]) -> int:

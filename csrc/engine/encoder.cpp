@@ -161,6 +161,7 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
   so.SetInterOpNumThreads(1);
+  for (const auto& [key, value] : precision.session_config) so.AddConfigEntry(key.c_str(), value.c_str());
   if (device_id >= 0) {
     if (!rt.has_provider("CUDAExecutionProvider")) {
       throw Error("device='" + options.device +

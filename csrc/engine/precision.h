@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fastsbert::engine {
 
@@ -16,6 +18,8 @@ std::string canonical_dtype(const std::string& dtype);
 struct PrecisionChoice {
   std::string dtype;      // the precision that runs: float32, int8 or float16
   std::string onnx_path;  // the graph file to load
+  // ONNX Runtime session config entries (key, value) this precision runs with.
+  std::vector<std::pair<std::string, std::string>> session_config;
 };
 
 // Picks the graph for `dtype` on the CPU (cuda false) or a CUDA device.
