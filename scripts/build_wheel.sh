@@ -42,6 +42,9 @@ build_args=(
   # The CUDA top-k library would need nvcc with the system's own host compiler; a release
   # wheel is CPU-only (device="cuda" top-k asks for a source build).
   -C cmake.define.FASTSBERT_CUDA=OFF
+  # pybind11 would apply link-time optimisation to the binding file (glue code), at the
+  # cost of a slower link and three configure checks that each link with zig.
+  -C cmake.define.CMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF
   -C "build-dir=build/zig-$arch-{wheel_tag}"
 )
 if [ "$arch" != "$(uname -m)" ]; then
