@@ -57,14 +57,20 @@ CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
   "$tools/bin/pip" wheel . -q --no-deps --no-build-isolation -w "$raw" "${build_args[@]}"
 wheel=$(ls "$raw"/fastsbert-*.whl)
 
-# `show` reports the oldest manylinux policy the wheel satisfies; `repair` fails when it is
-# newer than the one asked for. libonnxruntime is opened with dlopen, never linked, so
-# there is nothing to exclude or graft.
+# `show` reports the oldest manylinux policy the wheel satisfies, and `repair` tags it with
+# that policy (for either architecture; this machine's need not be the wheel's).
+# libonnxruntime is opened with dlopen, never linked, so there is nothing to exclude or
+# graft. The tag must be glibc 2.28 or older.
 "$tools/bin/auditwheel" show "$wheel"
 repaired=build/wheel-repaired-$arch
 rm -rf "$repaired"
-"$tools/bin/auditwheel" repair --plat "manylinux_${glibc/./_}_$arch" -w "$repaired" "$wheel"
+"$tools/bin/auditwheel" repair --plat auto -w "$repaired" "$wheel"
+name=$(basename "$(ls "$repaired"/fastsbert-*.whl)")
+oldest=$(grep -o "manylinux_2_[0-9]*_$arch" <<<"$name" | sed 's/manylinux_2_\([0-9]*\)_.*/\1/' | sort -n | head -1)
+if [ -z "$oldest" ] || [ "$oldest" -gt "${glibc#2.}" ]; then
+  echo "build_wheel: $name is not manylinux_2_${glibc#2.} or older" >&2
+  exit 1
+fi
 mkdir -p dist
-final=dist/$(basename "$(ls "$repaired"/fastsbert-*.whl)")
-mv -f "$repaired"/fastsbert-*.whl "$final"
-echo "$final"
+mv -f "$repaired/$name" "dist/$name"
+echo "dist/$name"
