@@ -58,9 +58,11 @@ def fresh_venv_install(venv: Path, requirements: list[str], constraints: Path | 
     if constraints is not None:
         env["PIP_CONSTRAINT"] = str(constraints)
     if requirements:
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                        "--only-binary", ":all:", *requirements], check=True, env=env,
-                       stderr=subprocess.DEVNULL if not os.environ.get("VERBOSE") else None)
+        out = subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                              "--disable-pip-version-check", "--only-binary", ":all:",
+                              *requirements], env=env, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            sys.exit(f"pip install {' '.join(requirements)} failed:\n{out.stderr[-3000:]}")
     purelib = subprocess.run([str(venv / "bin" / "python"), "-c",
                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
