@@ -81,6 +81,7 @@ def main() -> None:
     p.add_argument("--keep", type=Path, help="create the venvs here and keep them")
     args = p.parse_args()
     wheel = (args.wheel or newest_wheel()).resolve()
+    wheel_bytes = wheel.stat().st_size
 
     # An empty venv's pip and setuptools are counted in every row alike.
     peers = [
@@ -102,7 +103,7 @@ def main() -> None:
 
     ours = rows[0][1]
     print(f"Python {sysconfig.get_python_version()}, {sysconfig.get_platform()}; "
-          f"fastsbert wheel {wheel.name}: {wheel.stat().st_size / MIB:.2f} MiB; "
+          f"fastsbert wheel {wheel.name}: {wheel_bytes / MIB:.2f} MiB; "
           f"an empty venv is {empty['venv'] / MIB:.0f} MiB (in every row)\n")
     print("| install | site-packages MiB | x fastsbert | whole venv MiB | x fastsbert "
           "| distributions added |")
