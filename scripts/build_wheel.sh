@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Builds the release wheel dist/fastsbert-<version>-<python>-manylinux_2_28_<arch>.whl on a
+# Builds the release wheel dist/fastsbert-<version>-<python>-manylinux...<arch>.whl on a
 # plain Linux machine, without Docker and whatever glibc/libstdc++ it has: the C++ core is
 # compiled by zig's clang (ziglang on PyPI) against glibc 2.28 symbols, with libc++ linked
 # statically (cmake/zig-toolchain.cmake), then `auditwheel repair` checks the result and
-# gives it the manylinux tag. ONNX Runtime is not in the wheel: the core opens the library
-# of the installed onnxruntime / onnxruntime-gpu package at run time.
+# tags it with the oldest manylinux policy it meets (manylinux_2_17 today; the script fails
+# above 2_28). ONNX Runtime is not in the wheel: the core opens the library of the
+# installed onnxruntime / onnxruntime-gpu package at run time.
 #
 # Usage: scripts/build_wheel.sh [ARCH]     ARCH: x86_64 (default: this machine) or aarch64
 # Environment:
 #   PYTHON                   interpreter the wheel is built for (default python3)
 #   FASTSBERT_WHEEL_TOOLS    venv holding zig, auditwheel and the build backend, reused
 #                            between runs (default ~/.cache/fastsbert/wheel-tools-<python>)
-#   ZIG_GLOBAL_CACHE_DIR     zig's cache; its first build of libc++ takes about 80 s, later
-#                            builds reuse it (default ~/.cache/fastsbert/zig)
+#   ZIG_GLOBAL_CACHE_DIR     zig's cache of its libc++ and of every compiled file, reused by
+#                            later builds (default ~/.cache/fastsbert/zig)
 # Prints the wheel's path on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
