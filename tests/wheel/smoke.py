@@ -82,12 +82,13 @@ def check_topk(expect_level: str | None = None) -> None:
     # Equal indices, except where two neighbours' scores are closer than the float32 error.
     got_scores = np.take_along_axis(sims, idx, axis=1)
     np.testing.assert_allclose(got_scores, want, atol=1e-5)
+    assert all(len(set(row)) == k for row in idx.tolist()), "a neighbour is listed twice"
     print(f"ok  topk on {level}: equals NumPy brute force")
 
 
 def check_simd_levels(script: Path) -> None:
     """Every level this CPU runs can be forced with FASTSBERT_SIMD and gives NumPy's top-k:
-    each is checked in its own interpreter (the level is read when the module loads)."""
+    each is checked in its own interpreter, started with that level in its environment."""
     import fastsbert
 
     levels = fastsbert.simd_levels()
