@@ -8,7 +8,9 @@
 # index; the pinned hash also catches a rebuilt package under the same version. The
 # package is downloaded with apt using a private state directory and a sources list
 # derived from this machine's own Debian source with the suite set to trixie; nothing on
-# the system is changed. This is the last resort of cmake/fastsbert_ort_headers.cmake.
+# the system is changed. Where apt is missing (the manylinux build images), the amd64
+# package is downloaded from Debian's pool with curl and must match the pinned SHA-256.
+# This is the last resort of cmake/fastsbert_ort_headers.cmake.
 #
 # Usage: scripts/fetch_ort_headers.sh DEST
 set -euo pipefail
@@ -18,13 +20,42 @@ dest=${1:?usage: fetch_ort_headers.sh DEST}
 if [ -f "$dest/include/onnxruntime/onnxruntime_cxx_api.h" ]; then
   exit 0
 fi
-command -v apt-get >/dev/null || {
-  echo "fetch_ort_headers: apt-get not found; pass -DFASTSBERT_ORT_INCLUDE_DIR=<dir with onnxruntime_cxx_api.h> to CMake" >&2
-  exit 1
-}
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+install_headers() {  # DEB: copies its ONNX Runtime headers into $dest
+  local deb=$1 header
+  mkdir -p "$work/root"
+  if command -v dpkg >/dev/null; then
+    dpkg -x "$deb" "$work/root"
+  else
+    (cd "$work" && ar x "$deb" data.tar.xz) && tar -xJf "$work/data.tar.xz" -C "$work/root"
+  fi
+  header=$(find "$work/root" -name onnxruntime_cxx_api.h | head -1)
+  [ -n "$header" ] || { echo "fetch_ort_headers: no onnxruntime_cxx_api.h in $deb" >&2; exit 1; }
+  mkdir -p "$dest/include/onnxruntime"
+  cp "$(dirname "$header")"/*.h "$dest/include/onnxruntime/"
+  echo "fetch_ort_headers: $(basename "$deb") -> $dest/include/onnxruntime"
+}
+
+# Without apt (e.g. the manylinux build images): the amd64 package straight from Debian's
+# pool, accepted only with the pinned SHA-256. The headers in it serve every architecture.
+if ! command -v apt-get >/dev/null; then
+  deb="$work/libonnxruntime-dev_${version}_amd64.deb"
+  url="https://deb.debian.org/debian/pool/main/o/onnxruntime/$(basename "$deb")"
+  curl -fsSL -o "$deb" "$url" || {
+    echo "fetch_ort_headers: apt-get not found and $url could not be downloaded; pass" \
+         "-DFASTSBERT_ORT_INCLUDE_DIR=<dir with onnxruntime_cxx_api.h> to CMake" >&2
+    exit 1
+  }
+  got=$(sha256sum "$deb" | cut -d' ' -f1)
+  if [ "$got" != "$sha256_amd64" ]; then
+    echo "fetch_ort_headers: $url has SHA-256 $got, expected $sha256_amd64" >&2
+    exit 1
+  fi
+  install_headers "$deb"
+  exit 0
+fi
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/etc/sources.list.d" "$work/etc/preferences.d"
 
 # The machine's own Debian mirror, whichever way its sources are written.
@@ -63,9 +94,4 @@ if [ "$(dpkg --print-architecture)" = amd64 ]; then
     exit 1
   fi
 fi
-dpkg -x "$deb" "$work/root"
-header=$(find "$work/root" -name onnxruntime_cxx_api.h | head -1)
-[ -n "$header" ] || { echo "fetch_ort_headers: no onnxruntime_cxx_api.h in $deb" >&2; exit 1; }
-mkdir -p "$dest/include/onnxruntime"
-cp "$(dirname "$header")"/*.h "$dest/include/onnxruntime/"
-echo "fetch_ort_headers: $(basename "$deb") -> $dest/include/onnxruntime"
+install_headers "$deb"
