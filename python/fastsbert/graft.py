@@ -53,10 +53,10 @@ from .training.errors import UnsupportedModelError
 GRAPH_PATH = "onnx/model.onnx"
 # Names sentence-transformers' ONNX backend gives the Transformer's token output, preferred first.
 TOKEN_OUTPUTS = ("token_embeddings", "last_hidden_state")
-# The files of a Hugging Face tokenizer; the runtime reads only tokenizer.json.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
-                   "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
+# The tokenizer files the graft reads (for the pad token); the exported directory keeps
+# tokenizer.json (which the runtime reads) and tokenizer_config.json, as the exporter's does.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+_KEPT_TOKENIZER_FILES = ("tokenizer_config.json",)
 # Activations of a Dense module by the class name in its config ("torch.nn.modules.activation.X").
 ACTIVATIONS = ("Identity", "Tanh", "ReLU", "GELU", "Sigmoid", "SiLU", "LeakyReLU", "ELU", "Softplus")
 # Opset 13 moved Unsqueeze / Squeeze / ReduceSum axes to inputs, which the nodes here use.
@@ -502,7 +502,7 @@ def _write_graft(src: Path, st: StDirectory, tmp: Path) -> None:
     tokenizer_file = folder / "tokenizer.json"
     if not tokenizer_file.is_file():
         raise FileNotFoundError(f"{tokenizer_file}: missing (the graft needs the fast tokenizer)")
-    for name in TOKENIZER_FILES:
+    for name in _KEPT_TOKENIZER_FILES:
         if (folder / name).is_file():
             shutil.copyfile(folder / name, tmp / name)
     tokenizer_json = tokenizer_file.read_text("utf-8")

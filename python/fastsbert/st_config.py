@@ -38,6 +38,8 @@ LEGACY_MODE_KEYS = {
     "pooling_mode_weightedmean_tokens": "weightedmean",
     "pooling_mode_lasttoken": "lasttoken",
 }
+# sentence-transformers always offers these prompt names, empty unless configured.
+DEFAULT_PROMPTS = {"query": "", "document": ""}
 _DEFAULT_ACTIVATION = "torch.nn.modules.activation.Tanh"
 _FEATURE = "sentence_embedding"
 
@@ -208,6 +210,6 @@ def read_st_directory(root: Path) -> StDirectory:
         max_seq_length=int(seq) if seq is not None else None,
         do_lower_case=bool(transformer_cfg.get("do_lower_case", False)),
         heads=heads,
-        prompts={str(k): str(v) for k, v in prompts.items()},
+        prompts={**DEFAULT_PROMPTS, **{str(k): str(v) for k, v in prompts.items()}},
         default_prompt_name=settings.get("default_prompt_name"),
     )
