@@ -346,22 +346,24 @@ def _normalize(g: _Nodes, x: str) -> str:
 
 
 def _prune(graph, keep: set[str]) -> None:
-    """Drops the nodes no kept tensor depends on (the Transformer's other outputs)."""
+    """Drops the nodes no kept tensor depends on (the Transformer's other outputs, the
+    head's unused helpers) and the weights only they read. Deletes in place: copying the
+    repeated fields would copy every weight."""
     if any(a.type in (5, 10) for n in graph.node for a in n.attribute):  # GRAPH(S): subgraphs
         return
     needed = set(keep)
-    kept = []
-    for node in reversed(graph.node):
+    dead = []
+    for i in range(len(graph.node) - 1, -1, -1):
+        node = graph.node[i]
         if any(o in needed for o in node.output):
-            kept.append(node)
-            needed.update(i for i in node.input if i)
-    kept.reverse()
-    del graph.node[:]
-    graph.node.extend(kept)
-    used = {i for n in graph.node for i in n.input}
-    inits = [t for t in graph.initializer if t.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(inits)
+            needed.update(x for x in node.input if x)
+        else:
+            dead.append(i)
+    for i in dead:  # descending
+        del graph.node[i]
+    for i in range(len(graph.initializer) - 1, -1, -1):
+        if graph.initializer[i].name not in needed:
+            del graph.initializer[i]
 
 
 def _build(path: Path, st: StDirectory, config: dict, config_file: Path):
@@ -405,11 +407,16 @@ def _build(path: Path, st: StDirectory, config: dict, config_file: Path):
 
 
 def _save(model, dest: Path) -> None:
+    """Writes ``model`` to ``dest`` after checking it; serialised once (the weights make it
+    large), with the weights in a side file when protobuf cannot hold them."""
     import onnx
 
-    if model.ByteSize() < _EXTERNAL_DATA_BYTES:
-        onnx.checker.check_model(model)
-        onnx.save_model(model, str(dest))
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    if weights < _EXTERNAL_DATA_BYTES:
+        data = model.SerializeToString()
+        onnx.checker.check_model(data)
+        with open(dest, "wb") as fh:
+            fh.write(data)
     else:
         onnx.save_model(model, str(dest), save_as_external_data=True,
                         all_tensors_to_one_file=True, location=dest.name + ".data")
