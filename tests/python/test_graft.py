@@ -84,19 +84,30 @@ CASES = [
     ("bert", "mean_sqrt_len_tokens", False, True, {"opset": 18}, {}),
     ("bert", "weightedmean", True, False, {}, {"dense_activation": "torch.nn.modules.activation.GELU"}),
     ("bert", "lasttoken", False, False, {"opset": 14}, {}),
-    ("bert", ("mean", "max", "cls"), True, True, {}, {"dense_activation": "torch.nn.Identity"}),
+    ("bert", ("mean", "max", "cls"), True, True, {},
+     {"dense_activation": "torch.nn.Identity", "dense_bias": False}),
     ("bert", "mean", False, True, {}, {"include_prompt": False}),
     ("roberta", "mean", True, True, {"output_name": "token_embeddings"}, {}),
 ]
 
 
 def _edit(model_dir: Path, edits: dict) -> None:
+    """Changes module configs in place (sentence-transformers reads the same edits)."""
     for folder in model_dir.iterdir():
         cfg_file = folder / "config.json"
         if folder.name.endswith("_Dense") and "dense_activation" in edits:
             cfg = json.loads(cfg_file.read_text())
             cfg["activation_function"] = edits["dense_activation"]
             cfg_file.write_text(json.dumps(cfg))
+        if folder.name.endswith("_Dense") and edits.get("dense_bias") is False:
+            from safetensors.numpy import load_file, save_file
+
+            cfg = json.loads(cfg_file.read_text())
+            cfg["bias"] = False
+            cfg_file.write_text(json.dumps(cfg))
+            state = load_file(str(folder / "model.safetensors"))
+            del state["linear.bias"]
+            save_file(state, str(folder / "model.safetensors"))
         if folder.name.endswith("_Pooling") and "include_prompt" in edits:
             cfg = json.loads(cfg_file.read_text())
             cfg["include_prompt"] = edits["include_prompt"]
