@@ -47,8 +47,8 @@ from .st_config import (
     StDirectory,
     read_json_object,
     read_st_directory,
+    unsupported,
 )
-from .training.errors import UnsupportedModelError
 
 GRAPH_PATH = "onnx/model.onnx"
 # Names sentence-transformers' ONNX backend gives the Transformer's token output, preferred first.
@@ -102,7 +102,7 @@ def graft(src: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool = F
     error nothing is left. Raises ValueError / FileNotFoundError naming the file at fault
     (a truncated or corrupt graph, a missing ``model.onnx_data``, unrecognised inputs or
     outputs, a hidden size that differs from the Pooling config's), UnsupportedModelError
-    for modules the graft does not build.
+    (a ValueError) for modules the graft does not build.
     """
     src = Path(src).expanduser().resolve()
     out = Path(out).expanduser().absolute()
@@ -298,7 +298,7 @@ def _activate(g: _Nodes, x: str, name: str, where: Path) -> str:
         return g.op("Elu", x, alpha=1.0)
     if kind == "Softplus":
         return g.op("Softplus", x)
-    raise UnsupportedModelError(f"{where / 'config.json'}: Dense activation {name!r} is not one "
+    raise unsupported(f"{where / 'config.json'}: Dense activation {name!r} is not one "
                                 f"the graft builds ({', '.join(ACTIVATIONS)}); export the model "
                                 "with torch instead (the export extra)")
 

@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .training.errors import UnsupportedModelError
 
 MODULES_NAME = "modules.json"
 MODEL_CONFIG_NAME = "config_sentence_transformers.json"
@@ -91,6 +90,14 @@ class StDirectory:
         return bool(self.heads) and isinstance(self.heads[-1], NormalizeSpec)
 
 
+def unsupported(message: str) -> Exception:
+    """fastsbert.training's UnsupportedModelError (a ValueError) with ``message``; imported
+    here, when a model is refused, so that the inference path never loads the package."""
+    from .training.errors import UnsupportedModelError
+
+    return UnsupportedModelError(message)
+
+
 def read_json_object(path: Path, what: str) -> dict:
     """A JSON object from ``path``; errors name the file and what it should hold."""
     try:
@@ -147,7 +154,7 @@ def _dense(folder: Path) -> DenseSpec:
             raise ValueError(f"{file}: Dense config lacks {key!r}")
     for key in ("module_input_name", "module_output_name"):
         if cfg.get(key) not in (None, _FEATURE):
-            raise UnsupportedModelError(f"{folder}: Dense on {cfg[key]!r} is not supported, "
+            raise unsupported(f"{folder}: Dense on {cfg[key]!r} is not supported, "
                                         f"only on {_FEATURE!r}")
     return DenseSpec(cfg["in_features"], cfg["out_features"], bool(cfg.get("bias", True)),
                      str(cfg.get("activation_function") or _DEFAULT_ACTIVATION),
@@ -159,7 +166,7 @@ def _normalize(folder: Path) -> NormalizeSpec:
     cfg = read_json_object(file, "Normalize config") if file.is_file() else {}
     for key in ("module_input_name", "module_output_name"):
         if cfg.get(key) not in (None, _FEATURE):
-            raise UnsupportedModelError(f"{folder}: Normalize on {cfg[key]!r} is not supported")
+            raise unsupported(f"{folder}: Normalize on {cfg[key]!r} is not supported")
     return NormalizeSpec()
 
 
@@ -175,19 +182,19 @@ def read_st_directory(root: Path) -> StDirectory:
     for i, (kind, folder) in enumerate(entries):
         if i == 0:
             if kind != "Transformer":
-                raise UnsupportedModelError(f"{root / MODULES_NAME}: module 0 is {kind!r}; a model "
+                raise unsupported(f"{root / MODULES_NAME}: module 0 is {kind!r}; a model "
                                             "must be one Transformer followed by Pooling, Dense "
                                             "and Normalize modules")
             transformer_dir = folder
             continue
         if kind not in readers:
-            raise UnsupportedModelError(f"{root / MODULES_NAME}: module {kind!r} is not supported "
+            raise unsupported(f"{root / MODULES_NAME}: module {kind!r} is not supported "
                                         "(supported: Transformer, Pooling, Dense, Normalize)")
         if kind == "Dense" and not any(isinstance(h, PoolingSpec) for h in heads):
-            raise UnsupportedModelError(f"{root / MODULES_NAME}: Dense before Pooling is not supported")
+            raise unsupported(f"{root / MODULES_NAME}: Dense before Pooling is not supported")
         heads.append(readers[kind](folder))
     if sum(isinstance(h, PoolingSpec) for h in heads) != 1:
-        raise UnsupportedModelError(f"{root / MODULES_NAME}: "
+        raise unsupported(f"{root / MODULES_NAME}: "
                                     f"{sum(isinstance(h, PoolingSpec) for h in heads)} Pooling "
                                     "modules; exactly one is supported")
     transformer_cfg: dict = {}
@@ -197,7 +204,7 @@ def read_st_directory(root: Path) -> StDirectory:
             break
     task = transformer_cfg.get("transformer_task", "feature-extraction")
     if task != "feature-extraction":
-        raise UnsupportedModelError(f"{transformer_dir}: Transformer task {task!r} is not "
+        raise unsupported(f"{transformer_dir}: Transformer task {task!r} is not "
                                     "supported, only 'feature-extraction'")
     seq = transformer_cfg.get("max_seq_length")
     settings = (read_json_object(root / MODEL_CONFIG_NAME, "sentence-transformers model config")
