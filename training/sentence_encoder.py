@@ -14,13 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..st_config import DEFAULT_PROMPTS as _DEFAULT_PROMPTS
 from .data.collate import collate_examples
 from .models import Router, read_directory, write_directory
 from .models.directory import INPUT_MODULES
 from .similarity import SIMILARITY_FUNCTIONS
-
-# sentence-transformers always offers these prompt names, empty unless configured.
-_DEFAULT_PROMPTS = {"query": "", "document": ""}
 
 
 class SentenceEncoder(nn.Sequential):

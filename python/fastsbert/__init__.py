@@ -5,8 +5,9 @@
     >>> emb.shape
     (2, 384)
 
-Inference needs only NumPy and ONNX Runtime; exporting models needs the ``export`` extra
-and fine-tuning (``fastsbert.training``) the ``train`` extra.
+Inference needs only NumPy and ONNX Runtime; a model that ships a ready ``onnx/model.onnx``
+is prepared with ``onnx`` alone (:mod:`fastsbert.graft`); exporting other models needs the
+``export`` extra and fine-tuning (``fastsbert.training``) the ``train`` extra.
 """
 
 from __future__ import annotations

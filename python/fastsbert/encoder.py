@@ -22,8 +22,8 @@ from .long_text import (
     special_layout,
     split_windows,
 )
-from .model_cache import read_config, resolve_model
-from .static_model import is_static_export
+from .export_format import read_config
+from .prepare import prepare_model
 from .word_tokenizer import word_tokenizer_fallback
 
 _WARNED: set[str] = set()  # fallback reasons already reported
@@ -35,7 +35,7 @@ class Encoder:
 
     Args:
         model: an exported directory, a sentence-transformers / Hugging Face model
-            directory or Hub id (exported once and cached; see :mod:`fastsbert.model_cache`),
+            directory or Hub id (built once and cached; see :mod:`fastsbert.prepare`),
             or None for all-MiniLM-L6-v2. A local path that exists wins over a Hub id.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
         threads: inference threads; None uses every CPU this process may use (its
@@ -43,7 +43,7 @@ class Encoder:
         dtype: model precision: "float32" ("fp32"), "int8" (CPU), "float16" ("fp16", CUDA)
             or "auto" (int8 on a CPU with VNNI/AMX, float16 on CUDA, float32 otherwise;
             never a variant that failed its accuracy guard). A variant the directory
-            lacks is built once (needs the export extra) and kept in the directory.
+            lacks is built once and kept in the directory.
             ``Encoder.dtype`` is the precision that runs.
         revision, token, cache_folder: for a Hub id: the branch, tag or commit; the
             access token (default: ``HF_TOKEN`` / the saved login); the Hub cache
@@ -74,13 +74,9 @@ class Encoder:
         n_threads = check_threads(threads)
         dtype = dtypes.canonical_dtype(dtype)
         dtypes.check_device(dtype, device)
-        self.model_dir: Path = resolve_model(
-            model, revision=revision, token=token, cache_folder=cache_folder)
-        variant = dtypes.wanted_variant(dtype, device)
-        if variant is not None and not is_static_export(self.model_dir):  # float32 only
-            from .quantize import ensure_variant
-
-            ensure_variant(self.model_dir, variant, required=dtype != dtypes.AUTO)
+        self.model_dir: Path = prepare_model(
+            model, dtype=dtype, device=device, revision=revision, token=token,
+            cache_folder=cache_folder)
         self._core = _core.Encoder(
             str(self.model_dir), device=device, threads=n_threads,
             ort_library=onnxruntime_library(), dtype=dtype,

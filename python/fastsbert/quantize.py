@@ -65,23 +65,29 @@ the default dtype; ``auto`` picks this variant only where the CPU has VNNI or AM
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import shutil
 import uuid
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from . import dtypes
-from .model_cache import CONFIG_FILE
+from .export_format import CONFIG_NAME as CONFIG_FILE
+from .guard import (
+    MIN_MEAN_COSINE,
+    MIN_P1_COSINE,
+    GuardError,
+    agreement,
+    calibration_texts,
+    embed,
+    format_figures,
+    single_row_feeds,
+)
 
-# Guard thresholds (defaults of add_variant): agreement with float32 on the calibration set.
-MIN_MEAN_COSINE = 0.99
-MIN_P1_COSINE = 0.97
-NEIGHBOURS = 10
+__all__ = ["MIN_MEAN_COSINE", "MIN_P1_COSINE", "GuardError", "add_variant", "calibration_texts",
+           "ensure_variant", "export_variant", "format_figures", "read_variants"]
 
 # Operators kept in float32 in the float16 graph: LayerNorm and softmax reduce over a row
 # (variance, exponent sums) and lose too much in half precision; the pooling sums and the
@@ -90,17 +96,6 @@ NEIGHBOURS = 10
 FLOAT16_KEEP_FP32 = ("LayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization",
                      "Softmax", "ReduceMean", "ReduceSum", "ReduceL2", "Pow", "Sqrt", "Div",
                      "Clip", "Range", "CumSum")
-
-
-class GuardError(ValueError):
-    """A variant disagrees with float32 beyond the thresholds (the message names the figures)."""
-
-
-@functools.lru_cache(maxsize=1)
-def calibration_texts() -> tuple[str, ...]:
-    """The calibration set that ships with the package, one text per line."""
-    text = resources.files("fastsbert").joinpath("data/calibration.txt").read_text("utf-8")
-    return tuple(line for line in text.split("\n") if line.strip())
 
 
 # --------------------------------------------------------------------------- builders
@@ -112,36 +107,10 @@ def _quantization_modules():
         from onnxruntime import quantization
     except ImportError as e:
         raise ImportError(
-            f"creating an int8 or float16 variant needs the `onnx` package (the export "
-            f"extra): pip install 'fastsbert[export]' ({e})"
+            f"creating an int8 or float16 variant needs the `onnx` package, a dependency of "
+            f"fastsbert: pip install onnx ({e})"
         ) from e
     return quantization
-
-
-class _CalibrationReader:
-    """Feeds the calibration texts one at a time: no padding, so pad positions never
-    widen the activation ranges."""
-
-    def __init__(self, model_dir: Path, texts: tuple[str, ...]) -> None:
-        from .encoder import Encoder
-
-        cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
-        self._inputs = list(cfg["inputs"])
-        ids, offsets = Encoder(model_dir, threads=1).tokenize(list(texts))
-        self._rows = [ids[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        self._next = 0
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        if self._next >= len(self._rows):
-            return None
-        ids = self._rows[self._next][None, :]
-        self._next += 1
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                 "token_type_ids": np.zeros_like(ids), "prompt_length": np.zeros(1, np.int64)}
-        return {name: feeds[name] for name in self._inputs}
-
-    def rewind(self) -> None:
-        self._next = 0
 
 
 def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> None:
@@ -151,22 +120,25 @@ def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> No
     import tempfile
 
     q = _quantization_modules()
-    reader = _CalibrationReader(model_dir, texts)
+    # One text at a time: no padding, so pad positions never widen the activation ranges.
+    feeds = list(single_row_feeds(model_dir, list(texts)))
 
     class Reader(q.CalibrationDataReader):
+        def __init__(self) -> None:
+            self._rows = iter(feeds)
+
         def get_next(self):
-            return reader.get_next()
+            return next(self._rows, None)
 
         def rewind(self):
-            reader.rewind()
+            self._rows = iter(feeds)
 
     source = model_dir / "model.onnx"
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".smooth-") as tmp:
         smoothed = Path(tmp) / "model.onnx"
         down = set(down_projections(source))
-        smooth_activations(source, smoothed, iter(reader.get_next, None),
+        smooth_activations(source, smoothed, iter(feeds),
                            [n for n in weight_products(source) if n not in down])
-        reader.rewind()
         with _quiet_root_logger():
             _quantize_static(q, smoothed, out_path, Reader())
 
@@ -326,82 +298,6 @@ _RECIPES = {
 }
 
 
-# --------------------------------------------------------------------------- the guard
-
-
-def agreement(reference: np.ndarray, candidate: np.ndarray, k: int = NEIGHBOURS) -> dict:
-    """Cosine agreement of two (n, dim) embeddings of the same texts, and the mean overlap
-    of each row's k nearest neighbours among the others."""
-    from .similarity import topk
-
-    def unit(x):
-        x = np.asarray(x, dtype=np.float32)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    a, b = unit(reference), unit(candidate)
-    cos = np.sum(a * b, axis=1, dtype=np.float64)
-    k_eff = min(k, len(a) - 1)
-    overlap = 1.0
-    if k_eff > 0:
-        _, ia = topk(a, a, k=k_eff + 1)
-        _, ib = topk(b, b, k=k_eff + 1)
-        rows = np.arange(len(a))
-        shared = [len((set(ia[i]) - {i}) & (set(ib[i]) - {i})) / k_eff for i in rows]
-        overlap = float(np.mean(shared))
-    return {
-        "mean_cosine": round(float(cos.mean()), 6),
-        "p1_cosine": round(float(np.percentile(cos, 1)), 6),
-        "min_cosine": round(float(cos.min()), 6),
-        "top10_overlap": round(overlap, 4),
-    }
-
-
-def _guard_device(dtype: str) -> str:
-    """Where the guard runs a variant: float16 needs CUDA when it is there; otherwise the
-    CPU execution provider runs the float16 graph (slowly) for the comparison."""
-    if dtype == dtypes.FLOAT16:
-        import onnxruntime as ort
-
-        if "CUDAExecutionProvider" in ort.get_available_providers():
-            return "cuda"
-    return "cpu"
-
-
-def _embed_with(model_dir: Path, dtype: str, texts: list[str]) -> np.ndarray:
-    if dtype == dtypes.FLOAT16 and _guard_device(dtype) == "cpu":
-        return _embed_float16_on_cpu(model_dir, texts)
-    from .encoder import Encoder
-
-    enc = Encoder(model_dir, device=_guard_device(dtype), dtype=dtype)
-    return enc.encode(texts, batch_size=32)
-
-
-def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
-    """The float16 graph through onnxruntime's Python API on the CPU (the engine refuses
-    float16 there), one text per call so no padding is involved."""
-    import onnxruntime as ort
-
-    from .encoder import Encoder
-
-    cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
-    sess = ort.InferenceSession(str(model_dir / dtypes.VARIANT_FILES[dtypes.FLOAT16]),
-                                providers=["CPUExecutionProvider"])
-    ids, offsets = Encoder(model_dir, threads=1).tokenize(texts)
-    rows = []
-    for a, b in zip(offsets[:-1], offsets[1:]):
-        x = ids[a:b][None, :]
-        feeds = {"input_ids": x, "attention_mask": np.ones_like(x),
-                 "token_type_ids": np.zeros_like(x), "prompt_length": np.zeros(1, np.int64)}
-        rows.append(sess.run(None, {n: feeds[n] for n in cfg["inputs"]})[0][0])
-    return np.stack(rows)
-
-
-def format_figures(dtype: str, fig: dict) -> str:
-    return (f"{dtype} vs float32 on {fig.get('texts', '?')} calibration texts: "
-            f"mean cosine {fig['mean_cosine']:.4f}, p1 cosine {fig['p1_cosine']:.4f}, "
-            f"min {fig['min_cosine']:.4f}, top-{NEIGHBOURS} overlap {fig['top10_overlap']:.3f}")
-
-
 # --------------------------------------------------------------------------- the directory
 
 
@@ -500,8 +396,8 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
         trial["variants"] = {dtype: {"file": file_name, "passed": False}}
         (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
 
-        reference = _embed_with(model_dir, dtypes.FLOAT32, list(texts))
-        measured = _embed_with(scratch, dtype, list(texts))
+        reference = embed(model_dir, dtypes.FLOAT32, list(texts))
+        measured = embed(scratch, dtype, list(texts))
         fig = agreement(reference, measured)
         passed = fig["mean_cosine"] >= min_mean and fig["p1_cosine"] >= min_p1
         entry = {

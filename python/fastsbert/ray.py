@@ -117,7 +117,8 @@ def embed(
     The result is lazy, like every Ray Data transform: write it (``write_parquet``) or
     iterate it to run it. Rows keep their order within each block.
     """
-    from .model_cache import is_hub_id, resolve_model
+    from .model_cache import is_hub_id
+    from .prepare import prepare_model
 
     if not isinstance(column, str) or not isinstance(output_column, str):
         raise TypeError("column and output_column must be str")
@@ -130,7 +131,7 @@ def embed(
     hub = {"revision": revision, "token": token, "cache_folder": cache_folder}
     # Resolved here first, so that a bad model fails now rather than in every actor, and a
     # single-node run exports it once.
-    model_dir = Path(resolve_model(model, **hub)).resolve()
+    model_dir = Path(prepare_model(model, **hub)).resolve()
     if model is None or is_hub_id(model):  # each node resolves it from its own caches
         source, model_options = model, {k: v for k, v in hub.items() if v is not None}
     else:

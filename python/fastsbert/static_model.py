@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
+
+from .export_format import staged_directory
 
 CONFIG_FILE = "fastsbert.json"
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -78,6 +78,20 @@ def _is_model2vec(src: Path) -> bool:
             return "embeddings" in fh.keys()
     except Exception:  # not a safetensors file: not a model2vec model
         return False
+
+
+def declares_static(src: Path) -> bool:
+    """Whether the configs of ``src`` (weights not needed) name a static model: a
+    StaticEmbedding first module, or model2vec's config.json. A Hub download first fetches
+    the configs; this says the matrix must follow."""
+    modules = _st_modules(src)
+    if modules:
+        return _module_kind(modules[0]) == "StaticEmbedding"
+    try:
+        config = json.loads((src / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("model_type") == "model2vec"
 
 
 def static_source(src: Path) -> str | None:
@@ -233,23 +247,14 @@ def export_static(src: str | os.PathLike, out: str | os.PathLike, kind: str | No
     config = {"engine": "static", "source": kind, "dim": int(table.shape[1]),
               "vocab_size": int(table.shape[0]), "embeddings": EMBEDDINGS_FILE, "pooling": "mean",
               **keys}
-    from .files import exclusive_lock
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(out.parent / f".{out.name}.lock"):
-        if (out / CONFIG_FILE).is_file():
-            return out
-        tmp = out.parent / f".tmp-{out.name}-{uuid.uuid4().hex[:8]}"
-        try:
-            tmp.mkdir()
+    try:
+        with staged_directory(out) as tmp:
             np.save(tmp / EMBEDDINGS_FILE, table)
             with open(tmp / TOKENIZER_FILE, "w", encoding="utf-8") as fh:
                 json.dump(tokenizer, fh, ensure_ascii=False)
-            with open(tmp / CONFIG_FILE, "w", encoding="utf-8") as fh:  # last: marks it done
+            with open(tmp / CONFIG_FILE, "w", encoding="utf-8") as fh:
                 json.dump(config, fh, indent=2)
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    except FileExistsError:
+        if not (out / CONFIG_FILE).is_file():  # another process finished it first: fine
+            raise
     return out

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from .model_cache import read_config
+from .export_format import read_config
 
 _WARNED: set[str] = set()
 

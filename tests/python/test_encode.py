@@ -288,9 +288,9 @@ def test_inference_does_not_import_torch(exported_copy):
 def _resolve_in_subprocess(src: str, home: str, queue) -> None:
     os.environ["FASTSBERT_HOME"] = home
     try:
-        from fastsbert.model_cache import resolve_model
+        from fastsbert.prepare import prepare_model
 
-        queue.put(str(resolve_model(src)))
+        queue.put(str(prepare_model(src)))
     except Exception as e:  # reported to the parent
         queue.put(f"error: {e!r}")
 

@@ -81,7 +81,7 @@ def test_negative_cuda_device(minilm_exported):
 
 def test_default_model_with_bad_device():
     try:
-        fastsbert.model_cache.resolve_model(None)
+        fastsbert.prepare.prepare_model(None)
     except ImportError as e:
         pytest.skip(str(e))
     expect_error("fastsbert.encode(['a'], device='tpu')", ValueError, "'tpu'")

@@ -70,8 +70,8 @@ def test_a_hub_id_is_resolved_by_each_actor(cluster, tiny_st_model, tmp_path):
                               concurrency=1, prompt="query: ")
     # The driver's export is gone before the actors start (as on a node that never had
     # it): an actor given the driver's path would fail; one given the id exports again.
-    shutil.rmtree(fastsbert.model_cache.resolve_model("tiny-org/ray-bert",
-                                                      cache_folder=tmp_path / "hub"))
+    shutil.rmtree(fastsbert.prepare.prepare_model("tiny-org/ray-bert",
+                                                  cache_folder=tmp_path / "hub"))
     rows = out.take_all()
     got = np.stack([r["embedding"] for r in sorted(rows, key=lambda r: r["id"])])
     want = fastsbert.Encoder(src).encode(texts, prompt="query: ")

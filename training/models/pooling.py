@@ -9,20 +9,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ...st_config import LEGACY_MODE_KEYS, POOLING_MODES
 from ._files import read_json_object, write_json
-
-POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
-
-# The classic config stores one boolean per mode; modes read from them are concatenated in
-# this order (the order of POOLING_MODES).
-LEGACY_MODE_KEYS = {
-    "pooling_mode_cls_token": "cls",
-    "pooling_mode_max_tokens": "max",
-    "pooling_mode_mean_tokens": "mean",
-    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
-    "pooling_mode_weightedmean_tokens": "weightedmean",
-    "pooling_mode_lasttoken": "lasttoken",
-}
 
 
 def _modes_tuple(pooling_mode: str | Sequence[str]) -> tuple[str, ...]:
