@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from torch import nn
@@ -93,6 +94,10 @@ def load_module(cls: type, folder: Path, model_args: dict[str, Any] | None) -> n
     if cls in (Transformer, Router):
         return cls.load(folder, model_args=model_args)
     return cls.load(folder)
+
+
+Router.registry = SimpleNamespace(classic_type_name=classic_type_name,
+                                  module_class=module_class, load_module=load_module)
 
 
 @dataclass

@@ -37,6 +37,11 @@ class Router(nn.Module):
     distinct module (``<route>_<i>_<Class>``).
     """
 
+    # How sub-modules of any class are named, found and loaded: the module registry of
+    # fastsbert.training.models.directory, which imports this module and installs the
+    # registry here (an import back would be a cycle).
+    registry: Any = None
+
     def __init__(
         self,
         sub_modules: dict[str, list[nn.Module]],
@@ -157,8 +162,7 @@ class Router(nn.Module):
         }
 
     def save(self, path: str | os.PathLike) -> None:
-        from .directory import classic_type_name
-
+        classic_type_name = self.registry.classic_type_name
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         ids: dict[int, str] = {}
@@ -179,8 +183,7 @@ class Router(nn.Module):
 
     @classmethod
     def load(cls, path: str | os.PathLike, model_args: dict[str, Any] | None = None) -> Router:
-        from .directory import load_module, module_class
-
+        load_module, module_class = cls.registry.load_module, cls.registry.module_class
         path = Path(path)
         file = path / CONFIG_NAME
         if not file.is_file() and (path / "config.json").is_file():

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ...errors import UnsupportedModelError
 from .._files import read_json_object, write_json
 
 # The classic import path sentence-transformers records for each tokenizer class; every
@@ -94,25 +93,3 @@ class WordTokenizer:
             return cls(**cfg)
         except TypeError as exc:
             raise ValueError(f"{file}: unexpected {cls.__name__} settings: {exc}") from exc
-
-
-def _classes() -> dict[str, type[WordTokenizer]]:
-    from .phrase import PhraseTokenizer
-    from .whitespace import WhitespaceTokenizer
-
-    return {c.__name__: c for c in (WhitespaceTokenizer, PhraseTokenizer)}
-
-
-TOKENIZER_CLASSES = ("WhitespaceTokenizer", "PhraseTokenizer")
-
-
-def load_word_tokenizer(class_path: str, path: Path, *, config_file: Path) -> WordTokenizer:
-    """The tokenizer ``class_path`` (a dotted class name; only the last part counts, since
-    the import path moved between releases) saved in ``path``."""
-    cls = _classes().get(str(class_path).rsplit(".", 1)[-1])
-    if cls is None:
-        raise UnsupportedModelError(
-            f"{config_file}: tokenizer_class {class_path!r} is not supported "
-            f"(supported: {', '.join(TOKENIZER_CLASSES)})"
-        )
-    return cls.load(path)
