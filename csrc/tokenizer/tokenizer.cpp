@@ -122,9 +122,17 @@ struct Tokenizer::Impl {
     ids_a.clear();
     ids_b.clear();
     // Neither sequence keeps more than `limit` ids, so tokenizing stops there (an early
-    // stop leaves at least `limit`, which the rule below treats as any longer length).
+    // stop leaves at least `limit`, which the rule below treats as any longer length)...
     tokenize_text(a, ids_a, ws, limit);
     tokenize_text(b, ids_b, ws, limit);
+    if (limit != SIZE_MAX && limit % 2 == 1 && ids_a.size() >= limit && ids_b.size() >= limit) {
+      // ...except when both are cut to halves of an odd limit: the longer one gets the
+      // odd token, so the full lengths decide.
+      ids_a.clear();
+      ids_b.clear();
+      tokenize_text(a, ids_a, ws, SIZE_MAX);
+      tokenize_text(b, ids_b, ws, SIZE_MAX);
+    }
     size_t n_a = ids_a.size(), n_b = ids_b.size();
     if (limit != SIZE_MAX && n_a + n_b > limit) {
       if (pair_strategy == "LongestFirst") {
