@@ -74,6 +74,9 @@ class Encoder:
         dtypes.check_device(dtype, device)
         self.model_dir: Path = resolve_model(
             model, revision=revision, token=token, cache_folder=cache_folder)
+        if read_config(self.model_dir).get("kind") == "cross-encoder":
+            raise ValueError(f"{self.model_dir} is a cross-encoder, which scores text pairs: "
+                             "load it with fastsbert.CrossEncoder")
         variant = dtypes.wanted_variant(dtype, device)
         if variant is not None:
             from .quantize import ensure_variant
