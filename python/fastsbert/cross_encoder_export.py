@@ -34,7 +34,6 @@ torch, transformers and onnx are imported inside the functions that need them.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import uuid
@@ -68,8 +67,6 @@ _EXPORT_ATOL = 1e-4
 MIN_SPEARMAN = 0.98
 MAX_REL_DIFF = 0.35
 INT8_FILE = dtypes.VARIANT_FILES[dtypes.INT8]
-
-log = logging.getLogger("fastsbert")
 
 
 # --------------------------------------------------------------------------- resolving
