@@ -78,7 +78,7 @@ def main() -> None:
     from sentence_transformers import CrossEncoder as STCrossEncoder
 
     import fastsbert
-    from fastsbert.cross_encoder_export import add_int8, format_figures
+    from fastsbert.cross_encoder_quantize import add_int8, format_figures
     from fastsbert.quantize import GuardError
 
     torch.set_num_threads(args.threads)

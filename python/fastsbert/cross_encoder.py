@@ -26,8 +26,6 @@ from ._checks import check_int, check_str_items, check_threads
 from ._runtime import onnxruntime_library
 from .model_cache import read_config
 
-KIND = "cross-encoder"
-
 
 def _pairs(pairs: object) -> tuple[list, list, bool]:
     """(first texts, second texts, whether one pair was given) of ``pairs``: one pair
@@ -78,7 +76,7 @@ class CrossEncoder:
             CrossEncoder / Hugging Face sequence-classification directory or Hub id
             (exported once into the cache; needs the export extra).
         dtype: "float32" ("fp32"), "int8" (CPU; built once and admitted by an accuracy
-            guard on scores, see :mod:`fastsbert.cross_encoder_export`), "float16" is not
+            guard on scores, see :mod:`fastsbert.cross_encoder_quantize`), "float16" is not
             offered, or "auto" (int8 on a CPU with VNNI/AMX when it passed its guard).
         threads: inference threads; None uses every CPU this process may use.
         max_length: longest pair in tokens, special tokens included (default: the
@@ -107,7 +105,8 @@ class CrossEncoder:
             raise ValueError("dtype='float16' is not offered for cross-encoders: use "
                              "'float32', 'int8' (CPU) or 'auto'")
         dtypes.check_device(dtype, device)
-        from .cross_encoder_export import ensure_int8, resolve_cross_encoder
+        from .cross_encoder_export import resolve_cross_encoder
+        from .cross_encoder_quantize import ensure_int8
 
         self.model_dir: Path = resolve_cross_encoder(
             model, revision=revision, token=token, cache_folder=cache_folder)

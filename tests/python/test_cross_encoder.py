@@ -14,7 +14,8 @@ torch = pytest.importorskip("torch")
 st = pytest.importorskip("sentence_transformers")
 
 import fastsbert
-from fastsbert.cross_encoder_export import add_int8, export_cross_encoder
+from fastsbert.cross_encoder_export import export_cross_encoder
+from fastsbert.cross_encoder_quantize import add_int8
 from fastsbert.quantize import GuardError
 
 ATOL = 1e-4
