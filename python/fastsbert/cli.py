@@ -11,6 +11,8 @@ from .files import read_lines
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.cross_encoder:
+        return _export_cross_encoder(args)
     from .exporter import export
 
     out = export(
@@ -31,6 +33,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     for name, entry in read_variants(out).items():
         verdict = "passed" if entry.get("passed") else "FORCED" if entry.get("file") else "refused"
         print(f"{name} ({entry.get('file') or 'not kept'}): {format_figures(name, entry)}: {verdict}")
+    return 0
+
+
+def _export_cross_encoder(args: argparse.Namespace) -> int:
+    from .cross_encoder_export import export_cross_encoder
+    from .cross_encoder_quantize import format_figures
+    from .quantize import read_variants
+
+    if args.pooling is not None or args.normalize is not None:
+        raise SystemExit("fastsbert export: --pooling and --normalize do not apply to a "
+                         "cross-encoder")
+    out = export_cross_encoder(args.src, args.out, max_length=args.max_seq_length,
+                               opset=args.opset, overwrite=args.overwrite, dtype=args.dtype,
+                               force=args.force, revision=args.revision)
+    print(f"exported {args.src} -> {out}")
+    for name, entry in read_variants(out).items():
+        verdict = "passed" if entry.get("passed") else "FORCED" if entry.get("file") else "refused"
+        print(f"{name} ({entry.get('file') or 'not kept'}): {format_figures(entry)}: {verdict}")
     return 0
 
 
@@ -109,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "variant, measure it against float32 and list it in fastsbert.json)")
     e.add_argument("--force", action="store_true",
                    help="keep a variant the accuracy guard refuses")
+    e.add_argument("--cross-encoder", action="store_true",
+                   help="SRC is a cross-encoder (sequence-classification model): the graph "
+                        "scores text pairs (see fastsbert.CrossEncoder)")
     _add_revision(e)
     e.set_defaults(func=_cmd_export)
 

@@ -175,3 +175,16 @@ def test_wrong_kind_and_bad_input(minilm_ce, minilm_exported):
         ours.predict([("a", 3)])
     assert ours.predict([]).shape == (0,)
     assert ours.rank("q", []) == []
+
+
+def test_cli_export(tiny_root, tmp_path, pairs, capsys):
+    from fastsbert.cli import main
+
+    src = _tiny_ce(tiny_root, "roberta", 1)
+    out = tmp_path / "cli-export"
+    assert main(["export", str(src), str(out), "--cross-encoder", "--max-seq-length", "24"]) == 0
+    assert "exported" in capsys.readouterr().out
+    got = fastsbert.CrossEncoder(out).predict(pairs[:20])
+    np.testing.assert_allclose(got, _st(src, max_length=24).predict(pairs[:20]), atol=ATOL)
+    assert main(["export", str(src), str(out), "--cross-encoder"]) == 1  # exists
+    assert "already holds an export" in capsys.readouterr().err
