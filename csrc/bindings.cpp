@@ -315,9 +315,19 @@ py::list text_list(const py::handle& texts) {
 // ---------------------------------------------------------------- engine
 py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::array& ids_in,
                                       const py::array& offsets_in, int batch_size,
-                                      py::object progress, int64_t prompt_length) {
+                                      py::object progress, int64_t prompt_length,
+                                      const std::optional<py::array>& type_ids_in) {
   auto ids = require_1d<int64_t>(ids_in, "ids");
   auto offsets = require_1d<int64_t>(offsets_in, "offsets");
+  std::optional<py::array_t<int64_t>> type_ids;
+  if (type_ids_in) {
+    type_ids = require_1d<int64_t>(*type_ids_in, "type_ids");
+    if (type_ids->size() != ids.size()) {
+      throw py::value_error("type_ids: expected one entry per token id (" +
+                            std::to_string(ids.size()) + "), got " +
+                            std::to_string(type_ids->size()));
+    }
+  }
   if (offsets.size() < 1) throw py::value_error("offsets: expected n + 1 entries");
   const size_t n = static_cast<size_t>(offsets.size() - 1);
   py::array_t<float> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(self.dim())});
@@ -326,6 +336,7 @@ py::array_t<float> encoder_encode_ids(const fastsbert::Encoder& self, const py::
   seqs.ids = ids.data();
   seqs.offsets = offsets.data();
   seqs.count = n;
+  if (type_ids) seqs.type_ids = type_ids->data();
   if (n > 0 && offsets.at(n) != ids.size()) {
     throw py::value_error("offsets: last entry must equal len(ids)");
   }
@@ -357,6 +368,36 @@ py::array_t<float> encoder_encode_texts(const fastsbert::Encoder& self, const py
   opts.prompt_length = prompt_length;
   float* dst = out.mutable_data();
   run_interruptible(cancel, [&] { self.encode(views, dst, opts); }, &relay);
+  return out;
+}
+
+// The two sides of text pairs as UTF-8 views: `first` and `second` are lists of str of
+// the same length (checked by the caller's message naming them).
+std::pair<std::vector<std::string_view>, std::vector<std::string_view>> pair_views(
+    const py::object& first, const py::object& second, std::vector<py::object>& keep) {
+  const py::list a = text_list(first), b = text_list(second);
+  if (a.size() != b.size()) {
+    throw py::value_error("pairs: " + std::to_string(a.size()) + " first texts but " +
+                          std::to_string(b.size()) + " second texts");
+  }
+  return {utf8_views(a, keep), utf8_views(b, keep)};
+}
+
+py::array_t<float> encoder_encode_pairs(const fastsbert::Encoder& self, const py::object& first,
+                                        const py::object& second, int batch_size,
+                                        const py::object& progress) {
+  std::vector<py::object> keep;
+  const auto [a, b] = pair_views(first, second, keep);
+  py::array_t<float> out({static_cast<py::ssize_t>(a.size()),
+                          static_cast<py::ssize_t>(self.dim())});
+  fastsbert::CancelToken cancel;
+  ProgressRelay relay(progress);
+  fastsbert::EncodeOptions opts;
+  opts.batch_size = batch_size;
+  opts.progress = relay.sink();
+  opts.cancel = &cancel;
+  float* dst = out.mutable_data();
+  run_interruptible(cancel, [&, &a = a, &b = b] { self.encode_pairs(a, b, dst, opts); }, &relay);
   return out;
 }
 
@@ -538,6 +579,39 @@ py::tuple csr_arrays(std::vector<int64_t>&& ids, std::vector<int64_t>&& offsets)
   return py::make_tuple(adopt(std::move(ids), {n_ids}), adopt(std::move(offsets), {n_off}));
 }
 
+// CSR pair encodings: (ids, type_ids, offsets), all 1-D int64.
+py::tuple pair_csr_arrays(std::vector<int64_t>&& ids, std::vector<int64_t>&& type_ids,
+                          std::vector<int64_t>&& offsets) {
+  const auto n_ids = static_cast<py::ssize_t>(ids.size());
+  const auto n_off = static_cast<py::ssize_t>(offsets.size());
+  return py::make_tuple(adopt(std::move(ids), {n_ids}), adopt(std::move(type_ids), {n_ids}),
+                        adopt(std::move(offsets), {n_off}));
+}
+
+py::tuple encoder_tokenize_pairs(const fastsbert::Encoder& self, const py::object& first,
+                                 const py::object& second, size_t max_length) {
+  std::vector<py::object> keep;
+  const auto [a, b] = pair_views(first, second, keep);
+  std::vector<int64_t> ids, types, offsets;
+  fastsbert::CancelToken cancel;
+  run_interruptible(cancel, [&, &a = a, &b = b] {
+    self.tokenize_pairs(a, b, ids, types, offsets, max_length, &cancel);
+  });
+  return pair_csr_arrays(std::move(ids), std::move(types), std::move(offsets));
+}
+
+py::tuple tokenizer_encode_pairs_csr(const fastsbert::Tokenizer& self, const py::object& first,
+                                     const py::object& second, size_t max_length, int threads) {
+  std::vector<py::object> keep;
+  const auto [a, b] = pair_views(first, second, keep);
+  std::vector<int64_t> ids, types, offsets;
+  fastsbert::CancelToken cancel;
+  run_interruptible(cancel, [&, &a = a, &b = b] {
+    self.encode_pair_batch_csr(a, b, ids, types, offsets, max_length, threads, &cancel);
+  });
+  return pair_csr_arrays(std::move(ids), std::move(types), std::move(offsets));
+}
+
 py::tuple encoder_tokenize(const fastsbert::Encoder& self, const py::list& texts,
                            size_t max_length) {
   std::vector<py::object> keep;
@@ -632,9 +706,19 @@ PYBIND11_MODULE(_core, m) {
            "prompt_length: leading tokens pooling leaves out (include_prompt=false models).")
       .def("encode_ids", &encoder_encode_ids, py::arg("ids"), py::arg("offsets"),
            py::arg("batch_size") = 32, py::arg("progress") = py::none(),
-           py::arg("prompt_length") = 0,
+           py::arg("prompt_length") = 0, py::arg("type_ids") = py::none(),
            "Embeds CSR token sequences; returns a (n, dim) float32 array in input order. "
-           "prompt_length: leading tokens pooling leaves out (include_prompt=false models).");
+           "prompt_length: leading tokens pooling leaves out (include_prompt=false models); "
+           "type_ids: int64 token type ids aligned with ids (None: all 0).")
+      .def("tokenize_pairs", &encoder_tokenize_pairs, py::arg("first"), py::arg("second"),
+           py::arg("max_length") = 0,
+           "Text pairs as the model sees them, CSR: (ids int64 (total,), type_ids int64 "
+           "(total,), offsets int64 (n + 1,)); each pair cut to max_length tokens "
+           "(0: max_seq_length) longest first.")
+      .def("encode_pairs", &encoder_encode_pairs, py::arg("first"), py::arg("second"),
+           py::arg("batch_size") = 32, py::arg("progress") = py::none(),
+           "Tokenizes text pairs natively and runs them; returns a (n, dim) float32 array "
+           "(a cross-encoder's scores) in input order.");
   m.def("onnxruntime_version", &fastsbert::onnxruntime_version);
 
   // ---------------------------------------------------------------- tokenizer
@@ -698,6 +782,14 @@ sequence to that many tokens, special tokens included.)doc")
            py::arg("threads") = 0, py::arg("pad_id") = py::none(),
            "Padded token ids and attention mask, both int64 (n, longest sequence); pad_id "
            "defaults to the file's padding id (0 when it has none).")
+      .def("encode_pairs_csr", &tokenizer_encode_pairs_csr, py::arg("first"), py::arg("second"),
+           py::arg("max_length") = 0, py::arg("threads") = 0,
+           "Text pairs (first[i], second[i]) joined by the post-processor's pair template, CSR: "
+           "ids int64 (total,), type_ids int64 (total,), offsets int64 (n + 1,); each pair cut "
+           "to max_length tokens (0: the file's truncation) by the file's strategy.")
+      .def_property_readonly("num_special_tokens_pair",
+                             &fastsbert::Tokenizer::num_special_tokens_pair,
+                             "Special tokens the post-processor adds to a pair.")
       .def("token_to_id",
            [](const fastsbert::Tokenizer& self, const std::string& token) -> std::optional<int64_t> {
              const int64_t id = self.token_to_id(token);

@@ -273,6 +273,27 @@ void Encoder::tokenize(const std::vector<std::string_view>& texts, std::vector<i
   im.tokenizer->encode_batch_csr(texts, ids, offsets, max_length, im.threads, cancel);
 }
 
+void Encoder::tokenize_pairs(const std::vector<std::string_view>& first,
+                             const std::vector<std::string_view>& second,
+                             std::vector<int64_t>& ids, std::vector<int64_t>& type_ids,
+                             std::vector<int64_t>& offsets, size_t max_length,
+                             const CancelToken* cancel) const {
+  const Impl& im = *impl_;
+  if (!im.tokenizer) throw Error("cannot tokenize text: " + im.tokenizer_reason);
+  if (max_length == 0) max_length = static_cast<size_t>(im.model.config.max_seq_length);
+  im.tokenizer->encode_pair_batch_csr(first, second, ids, type_ids, offsets, max_length,
+                                      im.threads, cancel);
+}
+
+void Encoder::encode_pairs(const std::vector<std::string_view>& first,
+                           const std::vector<std::string_view>& second, float* out,
+                           const EncodeOptions& options) const {
+  std::vector<int64_t> ids, type_ids, offsets;
+  tokenize_pairs(first, second, ids, type_ids, offsets, 0, options.cancel);
+  TokenSequences seqs{ids.data(), offsets.data(), first.size(), type_ids.data()};
+  encode_ids(seqs, out, options);
+}
+
 void Encoder::encode(const std::vector<std::string_view>& texts, float* out,
                      const EncodeOptions& options) const {
   if (impl_->static_model) {  // tokenizing and averaging block by block, no CSR of it all
@@ -326,6 +347,10 @@ void Encoder::Impl::run_batch(Ort::Session& run_session, const engine::BatchPlan
     const int64_t n = seqs.offsets[s + 1] - b;
     std::memcpy(&buf.input_ids[static_cast<size_t>(r * len)], seqs.ids + b,
                 static_cast<size_t>(n) * sizeof(int64_t));
+    if (seqs.type_ids) {
+      std::memcpy(&buf.token_type_ids[static_cast<size_t>(r * len)], seqs.type_ids + b,
+                  static_cast<size_t>(n) * sizeof(int64_t));
+    }
     std::fill_n(&buf.attention_mask[static_cast<size_t>(r * len)], n, int64_t{1});
   }
 

@@ -79,10 +79,27 @@ std::unique_ptr<Model> make_model(const json::Value& v);
 
 // ------------------------------------------------------------------ post-processor
 // For a single sequence every supported post-processor is "prefix ids, the sequence,
-// suffix ids"; a Sequence of processors nests them.
+// suffix ids"; a Sequence of processors nests them. A pair is "pair_prefix, sequence A,
+// pair_middle, sequence B, pair_suffix", each part with its token type id.
+struct Specials {
+  std::vector<int32_t> ids;
+  std::vector<int32_t> types;  // one per id
+  void add(int32_t id, int32_t type) {
+    ids.push_back(id);
+    types.push_back(type);
+  }
+};
 struct PostProcessor {
   std::vector<int32_t> prefix, suffix;
   size_t added() const { return prefix.size() + suffix.size(); }
+
+  // The pair template; empty `pair_error` means it is known.
+  Specials pair_prefix, pair_middle, pair_suffix;
+  int32_t type_a = 0, type_b = 1;
+  std::string pair_error;
+  size_t pair_added() const {
+    return pair_prefix.ids.size() + pair_middle.ids.size() + pair_suffix.ids.size();
+  }
 };
 PostProcessor make_post_processor(const json::Value& v);
 

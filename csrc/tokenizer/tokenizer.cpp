@@ -31,6 +31,9 @@ struct Tokenizer::Impl {
   tok::AddedVocabulary added;
   size_t trunc_max = 0;
   bool trunc_left = false;
+  // The file's truncation of pairs: its max_length and strategy.
+  size_t pair_trunc_max = 0;
+  std::string pair_strategy = "LongestFirst";
   int64_t pad_id = -1;
 
   // Appends the model ids of one text (no special tokens); stops early once `limit`
@@ -94,6 +97,91 @@ struct Tokenizer::Impl {
     out.insert(out.end(), ids.begin() + b, ids.begin() + e);
     out.insert(out.end(), post.suffix.begin(), post.suffix.end());
   }
+
+  // Full encoding of a pair (text_a, text_b) into `out` and `types` (appended): both
+  // tokenized, cut together to max_length (0: the file's truncation) by the file's
+  // strategy, then joined by the post-processor's pair template.
+  void encode_pair_into(std::string_view a, std::string_view b, size_t max_length,
+                        std::vector<int64_t>& out, std::vector<int64_t>& types,
+                        std::vector<int32_t>& ids_a, std::vector<int32_t>& ids_b,
+                        Workspace& ws) const {
+    if (!post.pair_error.empty()) throw Error("cannot encode text pairs: " + post.pair_error);
+    const std::string_view texts[2] = {a, b};
+    for (int k = 0; k < 2; ++k) {
+      const size_t bad = tok::find_invalid_utf8(texts[k]);
+      if (bad != std::string_view::npos) {
+        throw InvalidArgument(std::string(k == 0 ? "first" : "second") +
+                              " text: invalid UTF-8 at byte " + std::to_string(bad));
+      }
+    }
+    if (max_length == 0) max_length = pair_trunc_max;
+    // Room for the two sequences once the template's special tokens are in; as for single
+    // texts, a max_length below their count leaves the pair uncut.
+    size_t limit = SIZE_MAX;
+    if (max_length > 0 && max_length >= post.pair_added()) limit = max_length - post.pair_added();
+    ids_a.clear();
+    ids_b.clear();
+    // Neither sequence keeps more than `limit` ids, so tokenizing stops there (an early
+    // stop leaves at least `limit`, which the rule below treats as any longer length)...
+    tokenize_text(a, ids_a, ws, limit);
+    tokenize_text(b, ids_b, ws, limit);
+    if (limit != SIZE_MAX && limit % 2 == 1 && ids_a.size() >= limit && ids_b.size() >= limit) {
+      // ...except when both are cut to halves of an odd limit: the longer one gets the
+      // odd token, so the full lengths decide.
+      ids_a.clear();
+      ids_b.clear();
+      tokenize_text(a, ids_a, ws, SIZE_MAX);
+      tokenize_text(b, ids_b, ws, SIZE_MAX);
+    }
+    size_t n_a = ids_a.size(), n_b = ids_b.size();
+    if (limit != SIZE_MAX && n_a + n_b > limit) {
+      if (pair_strategy == "LongestFirst") {
+        // Hugging Face's longest_first: the shorter sequence is kept whole when the longer
+        // can give up what is needed; otherwise each gets half, the odd token to the
+        // second of the shorter/longer pair.
+        const bool swap = n_a > n_b;
+        size_t n1 = swap ? n_b : n_a, n2;
+        n2 = n1 > limit ? n1 : std::max(n1, limit - n1);
+        if (n1 + n2 > limit) {
+          n1 = limit / 2;
+          n2 = n1 + limit % 2;
+        }
+        if (swap) std::swap(n1, n2);
+        n_a = std::min(n_a, n1);
+        n_b = std::min(n_b, n2);
+      } else if (pair_strategy == "OnlyFirst" || pair_strategy == "OnlySecond") {
+        const bool first = pair_strategy == "OnlyFirst";
+        const size_t other = first ? n_b : n_a;
+        if (other >= limit) {
+          throw InvalidArgument("the pair cannot be truncated to " + std::to_string(max_length) +
+                                " tokens by cutting only the " + (first ? "first" : "second") +
+                                " sequence");
+        }
+        (first ? n_a : n_b) = limit - other;
+      } else {
+        throw Error("cannot truncate text pairs with strategy " + pair_strategy);
+      }
+    }
+    auto cut = [&](const std::vector<int32_t>& ids, size_t n) {
+      const size_t from = trunc_left ? ids.size() - n : 0;
+      return std::make_pair(ids.begin() + from, ids.begin() + from + n);
+    };
+    auto put = [&](auto first, auto last, int64_t type) {
+      out.insert(out.end(), first, last);
+      types.insert(types.end(), static_cast<size_t>(last - first), type);
+    };
+    auto put_specials = [&](const tok::Specials& sp) {
+      out.insert(out.end(), sp.ids.begin(), sp.ids.end());
+      types.insert(types.end(), sp.types.begin(), sp.types.end());
+    };
+    const auto [a_begin, a_end] = cut(ids_a, n_a);
+    const auto [b_begin, b_end] = cut(ids_b, n_b);
+    put_specials(post.pair_prefix);
+    put(a_begin, a_end, post.type_a);
+    put_specials(post.pair_middle);
+    put(b_begin, b_end, post.type_b);
+    put_specials(post.pair_suffix);
+  }
 };
 
 namespace {
@@ -109,9 +197,11 @@ std::shared_ptr<Tokenizer::Impl> build(const json::Value& root) {
   if (const auto* p = root.find("post_processor"); p && !p->is_null()) impl->post = tok::make_post_processor(*p);
   if (const auto* t = root.find("truncation"); t && !t->is_null()) {
     impl->trunc_max = static_cast<size_t>(t->at("max_length").as_int("truncation.max_length"));
+    impl->pair_trunc_max = impl->trunc_max;
     if (const auto* d = t->find("direction")) impl->trunc_left = d->as_string("truncation.direction") == "Left";
     if (const auto* s = t->find("strategy")) {
       const std::string& st = s->as_string("truncation.strategy");
+      impl->pair_strategy = st;
       if (st == "OnlySecond") impl->trunc_max = 0;  // single sequences are never cut
     }
   }
@@ -236,6 +326,71 @@ void Tokenizer::encode_batch_csr(const std::vector<std::string_view>& texts, std
     for (int64_t len : blk.lengths) offsets.push_back(offsets.back() + len);
   }
 }
+
+void Tokenizer::encode_pair_batch_csr(const std::vector<std::string_view>& first,
+                                      const std::vector<std::string_view>& second,
+                                      std::vector<int64_t>& ids, std::vector<int64_t>& type_ids,
+                                      std::vector<int64_t>& offsets, size_t max_length,
+                                      int threads, const CancelToken* cancel) const {
+  if (threads < 0) {
+    throw InvalidArgument("threads must be >= 0 (0: all available CPUs), got " +
+                          std::to_string(threads));
+  }
+  if (first.size() != second.size()) {
+    throw InvalidArgument("pairs: " + std::to_string(first.size()) + " first texts but " +
+                          std::to_string(second.size()) + " second texts");
+  }
+  if (!impl_->post.pair_error.empty()) {
+    throw Error("cannot encode text pairs: " + impl_->post.pair_error);
+  }
+  const size_t n = first.size();
+  ids.clear();
+  type_ids.clear();
+  offsets.assign(1, 0);
+  offsets.reserve(n + 1);
+  if (n == 0) return;
+  constexpr size_t kPairsPerBlock = 128;
+  const size_t nblocks = (n + kPairsPerBlock - 1) / kPairsPerBlock;
+  struct Block {
+    std::vector<int64_t> ids, types, lengths;
+  };
+  struct Scratch {
+    Workspace ws;
+    std::vector<int32_t> a, b;
+  };
+  std::vector<Block> blocks(nblocks);
+  std::vector<Scratch> scratch(parallel_workers(nblocks, threads));
+  parallel_for(nblocks, threads, cancel, [&](size_t blk_index, size_t worker) {
+    Block& blk = blocks[blk_index];
+    Scratch& sc = scratch[worker];
+    const size_t lo = blk_index * kPairsPerBlock, hi = std::min(n, lo + kPairsPerBlock);
+    blk.lengths.reserve(hi - lo);
+    for (size_t i = lo; i < hi; ++i) {
+      const size_t before = blk.ids.size();
+      try {
+        impl_->encode_pair_into(first[i], second[i], max_length, blk.ids, blk.types, sc.a, sc.b,
+                                sc.ws);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("pair " + std::to_string(i) + ": " + e.what());
+      } catch (const std::exception& e) {
+        throw Error("pair " + std::to_string(i) + ": " + e.what());
+      }
+      blk.lengths.push_back(static_cast<int64_t>(blk.ids.size() - before));
+    }
+  });
+  size_t total = 0;
+  for (const auto& blk : blocks) total += blk.ids.size();
+  ids.reserve(total);
+  type_ids.reserve(total);
+  for (const auto& blk : blocks) {
+    ids.insert(ids.end(), blk.ids.begin(), blk.ids.end());
+    type_ids.insert(type_ids.end(), blk.types.begin(), blk.types.end());
+    for (int64_t len : blk.lengths) offsets.push_back(offsets.back() + len);
+  }
+}
+
+size_t Tokenizer::num_special_tokens_pair() const { return impl_->post.pair_added(); }
+const std::string& Tokenizer::pair_unavailable_reason() const { return impl_->post.pair_error; }
 
 namespace tok {
 

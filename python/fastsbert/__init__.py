@@ -12,6 +12,7 @@ is prepared with ``onnx`` alone (:mod:`fastsbert.graft`); exporting other models
 
 from __future__ import annotations
 
+from .cross_encoder import CrossEncoder
 from .encoder import Encoder, encode, encode_document, encode_query, paraphrase_mining
 from .similarity import (
     community_detection,
@@ -31,6 +32,7 @@ __version__: str = _native_version()  # pyproject.toml's, compiled into the nati
 
 __all__ = [
     "Encoder",
+    "CrossEncoder",
     "encode",
     "encode_query",
     "encode_document",

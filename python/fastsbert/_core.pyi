@@ -33,9 +33,13 @@ class UnsupportedTokenizerError(FastsbertError):
 class Encoder:
     def __init__(self, model_dir: str, device: str = 'cpu', threads: typing.SupportsInt | typing.SupportsIndex = 0, ort_library: str = '', dtype: str = 'float32') -> None:
         ...
-    def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None, prompt_length: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
+    def encode_ids(self, ids: numpy.ndarray, offsets: numpy.ndarray, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None, prompt_length: typing.SupportsInt | typing.SupportsIndex = 0, type_ids: numpy.ndarray | None = None) -> numpy.typing.NDArray[numpy.float32]:
         """
-        Embeds CSR token sequences; returns a (n, dim) float32 array in input order. prompt_length: leading tokens pooling leaves out (include_prompt=false models).
+        Embeds CSR token sequences; returns a (n, dim) float32 array in input order. prompt_length: leading tokens pooling leaves out (include_prompt=false models); type_ids: int64 token type ids aligned with ids (None: all 0).
+        """
+    def encode_pairs(self, first: typing.Any, second: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        Tokenizes text pairs natively and runs them; returns a (n, dim) float32 array (a cross-encoder's scores) in input order.
         """
     def encode_texts(self, texts: list, batch_size: typing.SupportsInt | typing.SupportsIndex = 32, progress: typing.Any = None, prompt_length: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float32]:
         """
@@ -44,6 +48,10 @@ class Encoder:
     def tokenize(self, texts: list, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
         Token ids as the model sees them, CSR: (ids int64 (total,), offsets int64 (n + 1,)); each cut to max_length tokens (0: max_seq_length).
+        """
+    def tokenize_pairs(self, first: typing.Any, second: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Text pairs as the model sees them, CSR: (ids int64 (total,), type_ids int64 (total,), offsets int64 (n + 1,)); each pair cut to max_length tokens (0: max_seq_length) longest first.
         """
     @property
     def dim(self) -> int:
@@ -108,6 +116,10 @@ class Tokenizer:
         """
         Padded token ids and attention mask, both int64 (n, longest sequence); pad_id defaults to the file's padding id (0 when it has none).
         """
+    def encode_pairs_csr(self, first: typing.Any, second: typing.Any, max_length: typing.SupportsInt | typing.SupportsIndex = 0, threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Text pairs (first[i], second[i]) joined by the post-processor's pair template, CSR: ids int64 (total,), type_ids int64 (total,), offsets int64 (n + 1,); each pair cut to max_length tokens (0: the file's truncation) by the file's strategy.
+        """
     def token_to_id(self, token: str) -> int | None:
         """
         The id of a token of the vocabulary, or None.
@@ -116,6 +128,11 @@ class Tokenizer:
     def num_special_tokens(self) -> int:
         """
         Special tokens the post-processor adds to one sequence.
+        """
+    @property
+    def num_special_tokens_pair(self) -> int:
+        """
+        Special tokens the post-processor adds to a pair.
         """
     @property
     def pad_token_id(self) -> int:

@@ -11,6 +11,8 @@ from .files import read_lines
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    if args.cross_encoder:
+        return _export_cross_encoder(args)
     from .exporter import export
 
     out = export(
@@ -32,6 +34,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     for name, entry in read_variants(out).items():
         verdict = "passed" if entry.get("passed") else "FORCED" if entry.get("file") else "refused"
         print(f"{name} ({entry.get('file') or 'not kept'}): {format_figures(name, entry)}: {verdict}")
+    return 0
+
+
+def _export_cross_encoder(args: argparse.Namespace) -> int:
+    from .cross_encoder_export import export_cross_encoder
+    from .cross_encoder_quantize import format_figures
+    from .quantize import read_variants
+
+    if args.pooling is not None or args.normalize is not None:
+        raise SystemExit("fastsbert export: --pooling and --normalize do not apply to a "
+                         "cross-encoder")
+    out = export_cross_encoder(args.src, args.out, max_length=args.max_seq_length,
+                               opset=args.opset, overwrite=args.overwrite, dtype=args.dtype,
+                               force=args.force, revision=args.revision)
+    print(f"exported {args.src} -> {out}")
+    for name, entry in read_variants(out).items():
+        verdict = "passed" if entry.get("passed") else "FORCED" if entry.get("file") else "refused"
+        print(f"{name} ({entry.get('file') or 'not kept'}): {format_figures(entry)}: {verdict}")
     return 0
 
 
@@ -113,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--route", default=None,
                    help="for a model with a Router: the task whose route is exported (query, "
                         "document, ...; default: the Router's default route)")
+    e.add_argument("--cross-encoder", action="store_true",
+                   help="SRC is a cross-encoder (sequence-classification model): the graph "
+                        "scores text pairs (see fastsbert.CrossEncoder)")
     _add_revision(e)
     e.set_defaults(func=_cmd_export)
 

@@ -69,6 +69,11 @@ def is_complete_export(path: str | os.PathLike) -> bool:
             and (path / MODEL_NAME).is_file() and (path / tokenizer_file).is_file())
 
 
+# fastsbert.json "kind" of a cross-encoder export (fastsbert.cross_encoder_export); an
+# embedding model's export has no "kind".
+CROSS_ENCODER_KIND = "cross-encoder"
+
+
 def has_export_config(path: Path) -> bool:
     """Whether ``path`` carries a fastsbert.json (an exported directory, maybe an old one)."""
     return (path / CONFIG_NAME).is_file()
@@ -215,3 +220,17 @@ def staged_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def copy_export(src: Path, out: Path) -> None:
+    """Copies the exported directory ``src`` to ``out`` (staged and renamed into place); a
+    Hub repository holding an export is copied out of the Hub cache, whose files are shared
+    read-only blobs, so that dtype variants can be added beside it."""
+    import shutil
+
+    try:
+        with staged_directory(out) as tmp:
+            shutil.copytree(src, tmp, symlinks=False, dirs_exist_ok=True)
+    except FileExistsError:
+        if not is_complete_export(out):  # another process finished it first: fine
+            raise

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 
 from . import dtypes, graft, static_model
-from .export_format import is_complete_export, staged_directory
+from .export_format import CROSS_ENCODER_KIND, copy_export, read_config
 from .model_cache import (
     EXPORT_IGNORE,
     EXPORTED_IGNORE,
@@ -141,9 +141,7 @@ def build_model(
     if is_exported(out):
         return out
     if is_exported(src):
-        # A Hub repo holding an exported model: copied out of the Hub cache, whose files
-        # are shared read-only blobs, so that dtype variants can be added beside it.
-        _copy_export(src, out)
+        copy_export(src, out)  # a Hub repo holding an exported model
         return out
     static_kind = static_model.static_source(src) if road is None else None
     chosen = "static" if static_kind is not None else choose_road(src, road)
@@ -164,17 +162,6 @@ def build_model(
     return out
 
 
-def _copy_export(src: Path, out: Path) -> None:
-    import shutil
-
-    try:
-        with staged_directory(out) as tmp:
-            shutil.copytree(src, tmp, symlinks=False, dirs_exist_ok=True)
-    except FileExistsError:
-        if not is_complete_export(out):  # another process finished it first: fine
-            raise
-
-
 def prepare_model(
     model: str | os.PathLike | None,
     *,
@@ -190,6 +177,9 @@ def prepare_model(
     dtype = dtypes.canonical_dtype(dtype)
     model_dir = build_model(model, revision=revision, token=token, cache_folder=cache_folder,
                             road=road)
+    if read_config(model_dir).get("kind") == CROSS_ENCODER_KIND:
+        raise ValueError(f"{model_dir} is a cross-encoder, which scores text pairs: load it "
+                         "with fastsbert.CrossEncoder")
     variant = dtypes.wanted_variant(dtype, device)
     if variant is not None and not static_model.is_static_export(model_dir):  # float32 only
         ensure_variant(model_dir, variant, required=dtype != dtypes.AUTO)

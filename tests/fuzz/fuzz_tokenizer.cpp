@@ -60,6 +60,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<int64_t> ids, offsets;
       tok->encode_batch_csr({text, text.substr(size / 2)}, ids, offsets, 0, 2);
       if (offsets.size() != 3 || size_t(offsets.back()) != ids.size()) std::abort();
+      // The input split into a pair, cut together to a small limit.
+      std::vector<int64_t> types;
+      tok->encode_pair_batch_csr({text.substr(0, size / 3)}, {text.substr(size / 3)}, ids, types,
+                                 offsets, max_length, 1);
+      if (types.size() != ids.size() || size_t(offsets.back()) != ids.size()) std::abort();
+      if (max_length > tok->num_special_tokens_pair() && ids.size() > max_length) std::abort();
     } catch (const std::exception&) {
     }
   }

@@ -235,3 +235,87 @@ def test_code_point_sweep(name, tokenizer_files):
     assert all(c > 0x2FF for c in diff), "a Latin-1 / Latin Extended code point differs"
     # A wrong table or rule would touch thousands of assigned code points.
     assert len(assigned) < 1000
+
+
+# ------------------------------------------------------------------------- text pairs
+def _pair_parity(label: str, path: Path, first: list[str], second: list[str],
+                 max_length: int | None) -> None:
+    """Ids and type ids of pairs against HF `tokenizers` (truncation longest_first)."""
+    ref = tokenizers.Tokenizer.from_file(str(path))
+    ref.no_padding()
+    if max_length is not None:
+        direction = (ref.truncation or {}).get("direction", "right")
+        ref.enable_truncation(max_length, strategy="longest_first", direction=direction)
+    expected = ref.encode_batch(list(zip(first, second)))
+    ids, types, offsets = Tokenizer.from_file(path).encode_pairs_csr(
+        first, second, max_length=max_length or 0, threads=2)
+    assert ids.dtype == types.dtype == np.int64 and ids.shape == types.shape
+    got = csr_to_lists(ids, offsets)
+    got_types = csr_to_lists(types, offsets)
+    texts = [f"{a[:40]!r} | {b[:40]!r}" for a, b in zip(first, second)]
+    assert_same(label, texts, [e.ids for e in expected], got)
+    assert_same(label + " type ids", texts, [e.type_ids for e in expected], got_types)
+
+
+def _pairs_of(corpus: list[str], hard: list[str]) -> tuple[list[str], list[str]]:
+    """Short and long, plain and hostile texts against each other (the >100k-character
+    texts included, on either side, opposite short ones: HF's reference keeps every
+    overflowing piece of a truncated pair, which grows with the product of both lengths)."""
+    rng = random.Random(11)
+    pool = corpus[:300] + hard[:300] + hard[-14:-2]
+    first = [hard[-2], "a b c", "", "a"] + [rng.choice(pool) for _ in range(300)]
+    second = ["short one", hard[-1], "", hard[-2]] + [rng.choice(pool) for _ in range(300)]
+    return first, second
+
+
+@pytest.mark.parametrize(("name", "max_length"), [
+    ("minilm", None), ("minilm", 4), ("minilm", 7), ("wordpiece_uncased", 16),
+    ("bpe_bytelevel", 3), ("bpe_bytelevel", 64), ("unigram_metaspace", 7),
+    ("wordpiece_sequence", 16)])
+def test_pairs_match_hf(name, max_length, tokenizer_files, corpus, hard):
+    if name not in tokenizer_files:
+        pytest.skip(f"{name} tokenizer not available")
+    first, second = _pairs_of(corpus, hard)
+    if (name, max_length) != ("minilm", 7):  # the >100k-character texts once
+        first, second = first[4:], second[4:]
+    _pair_parity(f"{name} max_length={max_length}", tokenizer_files[name], first, second,
+                 max_length)
+
+
+@pytest.mark.parametrize("processor", ["bert", "roberta", "template_types", "sequence", "none"])
+def test_pair_post_processors_match_hf(processor, tmp_path, tokenizer_files, corpus, hard):
+    from tokenizers import processors
+
+    base = tokenizers.Tokenizer.from_file(str(tokenizer_files["wordpiece_uncased"]))
+    cls, sep = base.token_to_id("[CLS]"), base.token_to_id("[SEP]")
+    made = {
+        "bert": lambda: processors.BertProcessing(("[SEP]", sep), ("[CLS]", cls)),
+        "roberta": lambda: processors.RobertaProcessing(("[SEP]", sep), ("[CLS]", cls)),
+        "template_types": lambda: processors.TemplateProcessing(
+            single="[CLS]:1 $A:1 [SEP]:1", pair="[CLS]:2 $A:3 [SEP]:4 [SEP]:5 $B:6 [SEP]:7",
+            special_tokens=[("[CLS]", cls), ("[SEP]", sep)]),
+        "sequence": lambda: processors.Sequence([
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+                                          special_tokens=[("[CLS]", cls), ("[SEP]", sep)])]),
+        "none": lambda: None,
+    }
+    base.post_processor = made[processor]()
+    path = tmp_path / "tokenizer.json"
+    base.save(str(path))
+    first, second = _pairs_of(corpus, hard)
+    for max_length in (None, 5):
+        _pair_parity(f"{processor} max_length={max_length}", path, first[4:150], second[4:150],
+                     max_length)
+
+
+def test_pair_errors(tokenizer_files):
+    tok = Tokenizer.from_file(tokenizer_files["wordpiece_uncased"])
+    with pytest.raises(ValueError, match="2 first texts but 1 second"):
+        tok.encode_pairs_csr(["a", "b"], ["c"])
+    with pytest.raises(ValueError, match="texts\\[1\\]"):
+        tok.encode_pairs_csr(["ok", "ok"], ["ok", "bad \udc80"])
+    with pytest.raises(TypeError):
+        tok.encode_pairs_csr("ab", "cd")
+    ids, types, offsets = tok.encode_pairs_csr([], [])
+    assert ids.size == types.size == 0 and offsets.tolist() == [0]

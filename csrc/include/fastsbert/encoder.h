@@ -1,7 +1,8 @@
 // fastsbert: sentence embeddings from an exported model directory.
 //
 // A model directory (written by `fastsbert export`) holds model.onnx, whose single output
-// is the final sentence embedding (encoder + pooling [+ Dense] [+ Normalize] fused),
+// is the final sentence embedding (encoder + pooling [+ Dense] [+ Normalize] fused) or, for
+// a cross-encoder, the scores of text pairs (encoder + classification head + activation),
 // fastsbert.json (dim, max_seq_length, pooling, ...) and the tokenizer files.
 //
 // This header is the C++ API for services: it exposes no ONNX Runtime or Python types.
@@ -62,10 +63,14 @@ struct ModelConfig {
 // n token sequences in CSR form: the ids of sequence i are ids[offsets[i] .. offsets[i+1]).
 // `offsets` has n + 1 entries, offsets[0] == 0. Special tokens are already in place and
 // each sequence is at most max_seq_length long.
+// `type_ids`, when set, holds the token type id of every entry of `ids` (pairs encoded for
+// a cross-encoder: 0 for the first text, 1 for the second, on models that take them); when
+// null every token has type 0.
 struct TokenSequences {
   const int64_t* ids = nullptr;
   const int64_t* offsets = nullptr;
   size_t count = 0;
+  const int64_t* type_ids = nullptr;
 };
 
 struct EncodeOptions {
@@ -124,6 +129,21 @@ class Encoder {
   void tokenize(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
                 std::vector<int64_t>& offsets, size_t max_length = 0,
                 const CancelToken* cancel = nullptr) const;
+
+  // Text pairs (cross-encoders): token ids and type ids of (first[i], second[i]) in CSR
+  // form, cut together to max_length tokens (0: max_seq_length) as Tokenizer::
+  // encode_pair_batch_csr does. Throws like tokenize(), and InvalidArgument when the lists
+  // differ in length.
+  void tokenize_pairs(const std::vector<std::string_view>& first,
+                      const std::vector<std::string_view>& second, std::vector<int64_t>& ids,
+                      std::vector<int64_t>& type_ids, std::vector<int64_t>& offsets,
+                      size_t max_length = 0, const CancelToken* cancel = nullptr) const;
+
+  // Tokenizes the pairs and runs them: writes row i (dim() floats: a cross-encoder's
+  // scores) of `out` for pair i. Throws like tokenize_pairs() and encode_ids().
+  void encode_pairs(const std::vector<std::string_view>& first,
+                    const std::vector<std::string_view>& second, float* out,
+                    const EncodeOptions& options = {}) const;
 
  private:
   struct Impl;

@@ -7,7 +7,8 @@
 // pre-tokenizers BertPreTokenizer, ByteLevel, Whitespace, WhitespaceSplit, Metaspace,
 // Punctuation, Digits, Split (string pattern), CharDelimiterSplit, Sequence; models
 // WordPiece, BPE, Unigram, WordLevel; post-processors TemplateProcessing,
-// BertProcessing, RobertaProcessing, ByteLevel, Sequence; added tokens; truncation.
+// BertProcessing, RobertaProcessing, ByteLevel, Sequence (single texts and pairs); added
+// tokens; truncation.
 // Anything else makes from_file throw UnsupportedTokenizer naming the component.
 //
 // This header exposes no ONNX Runtime or Python types.
@@ -54,6 +55,24 @@ class Tokenizer {
   void encode_batch_csr(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
                         std::vector<int64_t>& offsets, size_t max_length = 0, int threads = 0,
                         const CancelToken* cancel = nullptr) const;
+
+  // Pairs (text_a, text_b), as `tokenizers` encodes them for a cross-encoder: both texts
+  // tokenized, cut together to max_length tokens (special tokens included; 0: the file's
+  // truncation) by the file's truncation strategy (longest_first: the longer one gives up
+  // tokens first), then joined by the post-processor's pair template. Writes CSR ids and
+  // their token type ids (same offsets). Throws InvalidArgument when the two lists differ
+  // in length or a text is not valid UTF-8 (naming the pair), Error when the
+  // post-processor has no pair template (pair_unavailable_reason() says why); threads
+  // and cancel as encode_batch_csr.
+  void encode_pair_batch_csr(const std::vector<std::string_view>& first,
+                             const std::vector<std::string_view>& second,
+                             std::vector<int64_t>& ids, std::vector<int64_t>& type_ids,
+                             std::vector<int64_t>& offsets, size_t max_length = 0,
+                             int threads = 0, const CancelToken* cancel = nullptr) const;
+  // Number of special tokens the post-processor adds to a pair.
+  size_t num_special_tokens_pair() const;
+  // Why pairs cannot be encoded ("" when they can).
+  const std::string& pair_unavailable_reason() const;
 
   // The file's truncation max_length, or 0 when the file has no truncation.
   size_t truncation_max_length() const;

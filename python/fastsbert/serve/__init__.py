@@ -1,4 +1,4 @@
-"""`fastsbert serve`: an embedding server with OpenAI- and TEI-compatible routes.
+"""`fastsbert serve`: embeddings and reranking over HTTP (OpenAI, TEI and Cohere routes).
 
 Three layers: :mod:`.app` (HTTP: routes, validation, errors, metrics), :mod:`.batcher`
 (queue, token-budget batching, backpressure) and :mod:`.engine` (the model). Needs the
@@ -19,10 +19,16 @@ def create_app(config: ServerConfig):
     """Loads the model named by ``config`` and returns the ASGI application serving it."""
     from .app import Server
     from .engine import Engine
+    from .rerank import Reranker
 
-    engine = Engine(config.model, config.engine, name=config.served_model_name)
-    engine.warm_up()
-    return Server(engine, config).app()
+    engine = reranker = None
+    if config.model is not None or config.reranker is None:
+        engine = Engine(config.model, config.engine, name=config.served_model_name)
+        engine.warm_up()
+    if config.reranker is not None:
+        reranker = Reranker(config.reranker, config.engine)
+        reranker.warm_up()
+    return Server(engine, config, reranker).app()
 
 
 def run(config: ServerConfig) -> int:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hmac
 import logging
+import uuid
 import time
 from collections.abc import Awaitable, Callable
 
@@ -30,6 +32,7 @@ from .batcher import Batcher, Overloaded, ShuttingDown
 from .engine import Engine, Tokens, finish
 from .metrics import CONTENT_TYPE_LATEST, Metrics
 from .options import ServerConfig
+from .rerank import Reranker
 
 log = logging.getLogger("fastsbert.serve")
 
@@ -99,6 +102,31 @@ def _texts(body: dict, field: str) -> list[str]:
     return value
 
 
+def _required_str(body: dict, field: str) -> str:
+    """body[field] as a non-empty str."""
+    if field not in body or body[field] is None:
+        raise ApiError(422, f"{field} is required", code="missing_field", param=field)
+    value = body[field]
+    if not isinstance(value, str):
+        raise _invalid(field, f"{field} must be a string, got {_json_type(value)}")
+    if not value:
+        raise _invalid(field, f"{field} must not be empty")
+    return value
+
+
+def _documents(body: dict) -> list[str]:
+    """Cohere's documents: a non-empty list of str or of {"text": str} objects."""
+    value = body.get("documents")
+    if isinstance(value, list):
+        value = [d["text"] if isinstance(d, dict) and isinstance(d.get("text"), str) else d
+                 for d in value]
+        body = {**body, "documents": value}
+    texts = _texts(body, "documents")
+    if isinstance(body["documents"], str):
+        raise _invalid("documents", "documents must be an array of strings")
+    return texts
+
+
 def _optional(body: dict, field: str, kind: type, default):
     value = body.get(field)
     if value is None:
@@ -110,35 +138,62 @@ def _optional(body: dict, field: str, kind: type, default):
 
 
 class Server:
-    """Routes bound to one engine, one batcher and one set of metrics."""
+    """Routes bound to an embedding engine and/or a reranker, a batcher for each, and
+    one set of metrics."""
 
-    def __init__(self, engine: Engine, config: ServerConfig) -> None:
+    def __init__(self, engine: Engine | None, config: ServerConfig,
+                 reranker: Reranker | None = None) -> None:
+        if engine is None and reranker is None:
+            raise ValueError("the server needs an embedding model, a reranker, or both")
         self.engine = engine
+        self.reranker = reranker
         self.config = config
         self.metrics = Metrics()
-        self.batcher = Batcher(
-            engine.embed, engine.dim,
-            max_batch_tokens=config.max_batch_tokens,
-            max_batch_requests=config.max_batch_requests,
-            max_wait_s=config.max_wait_ms / 1000,
-            max_concurrent_requests=config.max_concurrent_requests,
-            metrics=self.metrics,
-        )
+        self._api_key = config.api_key.encode("utf-8") if config.api_key else None
+
+        def batcher(run, dim):
+            return Batcher(
+                run, dim,
+                max_batch_tokens=config.max_batch_tokens,
+                max_batch_requests=config.max_batch_requests,
+                max_wait_s=config.max_wait_ms / 1000,
+                max_concurrent_requests=config.max_concurrent_requests,
+                metrics=self.metrics,
+            )
+
+        self.batcher = batcher(engine.embed, engine.dim) if engine is not None else None
+        self.rerank_batcher = (batcher(reranker.score, reranker.dim) if reranker is not None
+                               else None)
+        self._batchers = [b for b in (self.batcher, self.rerank_batcher) if b is not None]
 
     # ------------------------------------------------------------------ plumbing
     def app(self) -> Starlette:
         @contextlib.asynccontextmanager
         async def lifespan(app):
-            await self.batcher.start()
+            for b in self._batchers:
+                await b.start()
             try:
                 yield
             finally:
-                await self.batcher.stop()  # uvicorn gets here once in-flight requests are done
+                for b in self._batchers:  # reached once in-flight requests are done
+                    await b.stop()
 
-        routes = [
-            Route("/v1/embeddings", self._route("/v1/embeddings", self.openai_embeddings,
-                                                 admit=True), methods=["POST"]),
-            Route("/embed", self._route("/embed", self.tei_embed, admit=True), methods=["POST"]),
+        routes = []
+        if self.batcher is not None:
+            routes += [
+                Route("/v1/embeddings", self._route("/v1/embeddings", self.openai_embeddings,
+                                                     admit=self.batcher), methods=["POST"]),
+                Route("/embed", self._route("/embed", self.tei_embed, admit=self.batcher),
+                      methods=["POST"]),
+            ]
+        if self.rerank_batcher is not None:
+            routes += [
+                Route("/rerank", self._route("/rerank", self.tei_rerank,
+                                             admit=self.rerank_batcher), methods=["POST"]),
+                Route("/v1/rerank", self._route("/v1/rerank", self.cohere_rerank,
+                                                admit=self.rerank_batcher), methods=["POST"]),
+            ]
+        routes += [
             Route("/v1/models", self._route("/v1/models", self.models), methods=["GET"]),
             Route("/health", self._route("/health", self.health), methods=["GET"]),
             Route("/info", self._route("/info", self.info), methods=["GET"]),
@@ -147,15 +202,19 @@ class Server:
         return Starlette(routes=routes, lifespan=lifespan)
 
     def _route(self, name: str, handler: Callable[[Request], Awaitable[Response]],
-               admit: bool = False):
-        """Wraps a handler: errors become answers, and every answer is counted. ``admit``:
-        the request holds one of max_concurrent_requests places from its first byte to
-        its answer, which also bounds the memory held by request bodies."""
+               admit: Batcher | None = None):
+        """Wraps a handler: the API key is checked (every route but /health), errors become
+        answers, and every answer is counted. ``admit``: the batcher in which the request
+        holds one of max_concurrent_requests places from its first byte to its answer,
+        which also bounds the memory held by request bodies."""
+        public = name == "/health"
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             try:
-                with self.batcher.admit() if admit else contextlib.nullcontext():
+                if not public:
+                    self._authenticate(request)
+                with admit.admit() if admit is not None else contextlib.nullcontext():
                     response = await handler(request)
             except (Overloaded, ShuttingDown) as e:
                 response = ApiError(503, f"the server is busy: {e}; retry later",
@@ -173,6 +232,24 @@ class Server:
             return response
 
         return endpoint
+
+    def _authenticate(self, request: Request) -> None:
+        """Raises 401 unless the request carries ``Authorization: Bearer <api key>`` (when
+        the server has a key). The comparison takes the same time wherever the first
+        difference lies, and the key offered is never logged or echoed."""
+        if self._api_key is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, offered = header.partition(" ")
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if not header:
+            raise ApiError(401, "missing API key: send the header 'Authorization: Bearer "
+                                "<key>'", code="missing_api_key", headers=challenge)
+        ok = hmac.compare_digest(offered.strip().encode("utf-8", "surrogateescape"),
+                                 self._api_key)
+        if scheme.lower() != "bearer" or not ok:
+            raise ApiError(401, "incorrect API key provided", code="invalid_api_key",
+                           headers=challenge)
 
     async def _read_json(self, request: Request) -> dict:
         limit = self.config.payload_limit
@@ -236,7 +313,101 @@ class Server:
             log.exception("the engine failed")
             raise ApiError(500, f"the engine failed: {e}", code="engine_error") from None
 
+    def _check_limits(self, texts: list[str], field: str, extra_chars: int = 0) -> None:
+        """413 for more items than max_client_batch_size or an item (with ``extra_chars``,
+        e.g. the query it is paired with) longer than max_input_chars."""
+        cfg = self.config
+        if len(texts) > cfg.max_client_batch_size:
+            raise ApiError(413, f"{field} has {len(texts)} items, more than the limit of "
+                                f"{cfg.max_client_batch_size} per request (max_client_batch_size)",
+                           code="too_many_inputs", param=field)
+        chars = list(map(len, texts))
+        longest = max(chars)
+        if longest + extra_chars > cfg.max_input_chars:
+            i = chars.index(longest)
+            raise ApiError(413, f"{field}[{i}] has {longest + extra_chars} characters (query "
+                                f"included), more than the limit of {cfg.max_input_chars} "
+                                "(max_input_chars)", code="input_too_long", param=f"{field}[{i}]")
+
+    async def _rerank(self, query: str, texts: list[str], field: str,
+                      truncate: bool) -> tuple[np.ndarray, Tokens]:
+        """(n, 2) rows for the (query, text) pairs: the activated score, the raw logit."""
+        self._check_limits(texts, field, extra_chars=len(query))
+        reranker = self.reranker
+        try:
+            if len(query) * len(texts) + sum(map(len, texts)) > _TOKENIZE_INLINE_MAX_CHARS:
+                tokens = await asyncio.to_thread(reranker.tokenize, query, texts)
+            else:
+                tokens = reranker.tokenize(query, texts)
+        except ValueError as e:
+            raise ApiError(422, f"{field}: {e}", code="invalid_text", param=field) from None
+        if not truncate and tokens.too_long.any():
+            i = int(np.argmax(tokens.too_long))
+            raise ApiError(413, f"the query and {field}[{i}] together are longer than the "
+                                f"model's limit of {reranker.max_seq_length} tokens; send "
+                                "truncate=true to cut them", code="input_too_long",
+                           param=f"{field}[{i}]")
+        try:
+            return await self.rerank_batcher.embed(tokens), tokens
+        except (Overloaded, ShuttingDown):
+            raise
+        except Exception as e:
+            log.exception("the reranker failed")
+            raise ApiError(500, f"the reranker failed: {e}", code="engine_error") from None
+
     # ------------------------------------------------------------------ routes
+    async def tei_rerank(self, request: Request) -> Response:
+        """TEI's /rerank: {query, texts, raw_scores, return_text, truncate} -> [{index,
+        score[, text]}], best first. raw_scores=true gives the logit instead of the
+        model's activation of it (sigmoid for most rerankers)."""
+        body = await self._read_json(request)
+        query = _required_str(body, "query")
+        texts = _texts(body, "texts")
+        raw = _optional(body, "raw_scores", bool, False)
+        return_text = _optional(body, "return_text", bool, False)
+        truncate = _optional(body, "truncate", bool, self.config.auto_truncate)
+        direction = _optional(body, "truncation_direction", str, "right")
+        if direction.lower() != "right":
+            raise _invalid("truncation_direction",
+                           f'truncation_direction must be "right", got {direction!r}')
+        rows, _ = await self._rerank(query, texts, "texts", truncate)
+        scores = rows[:, 1 if raw else 0]
+        out = []
+        for i in np.argsort(-scores, kind="stable").tolist():
+            hit = {"index": i, "score": float(scores[i])}
+            if return_text:
+                hit["text"] = texts[i]
+            out.append(hit)
+        return _json_response(out)
+
+    async def cohere_rerank(self, request: Request) -> Response:
+        """Cohere's /v1/rerank: {model, query, documents, top_n, return_documents} ->
+        {id, results: [{index, relevance_score[, document: {text}]}], model, usage, meta},
+        best first. Documents longer than the model's limit are truncated."""
+        body = await self._read_json(request)
+        query = _required_str(body, "query")
+        documents = _documents(body)
+        model = _optional(body, "model", str, self.reranker.name)
+        return_documents = _optional(body, "return_documents", bool, False)
+        top_n = body.get("top_n")
+        if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int)
+                                  or top_n < 1):
+            raise _invalid("top_n", f"top_n must be a positive integer, got {top_n!r}")
+        rows, tokens = await self._rerank(query, documents, "documents", truncate=True)
+        scores = rows[:, 0]
+        order = np.argsort(-scores, kind="stable")[:top_n]
+        results = []
+        for i in order.tolist():
+            hit = {"index": i, "relevance_score": float(scores[i])}
+            if return_documents:
+                hit["document"] = {"text": documents[i]}
+            results.append(hit)
+        usage = {"prompt_tokens": tokens.total, "total_tokens": tokens.total}
+        return _json_response({
+            "id": str(uuid.uuid4()), "results": results, "model": model, "usage": usage,
+            "meta": {"billed_units": {"search_units": 1}},
+        })
+
     async def openai_embeddings(self, request: Request) -> Response:
         body = await self._read_json(request)
         texts = _texts(body, "input")
@@ -281,8 +452,10 @@ class Server:
             raise _invalid("dimensions", str(e)) from None
 
     async def models(self, request: Request) -> Response:
+        names = [m.name for m in (self.engine, self.reranker) if m is not None]
         return _json_response({"object": "list", "data": [
-            {"id": self.engine.name, "object": "model", "created": 0, "owned_by": "fastsbert"},
+            {"id": name, "object": "model", "created": 0, "owned_by": "fastsbert"}
+            for name in names
         ]})
 
     async def health(self, request: Request) -> Response:
@@ -292,12 +465,24 @@ class Server:
         from .. import __version__
 
         cfg = self.config
+        info = {}
+        if self.engine is not None:
+            info = {
+                "model_id": self.engine.name,
+                "model_dir": str(self.engine.encoder.model_dir),
+                "dim": self.engine.dim,
+                "max_input_length": self.engine.max_seq_length,
+                "normalized": self.engine.normalized,
+            }
+        if self.reranker is not None:
+            info["reranker"] = {
+                "model_id": self.reranker.name,
+                "model_dir": str(self.reranker.model.model_dir),
+                "max_input_length": self.reranker.max_seq_length,
+                "dtype": self.reranker.model.dtype,
+            }
         return _json_response({
-            "model_id": self.engine.name,
-            "model_dir": str(self.engine.encoder.model_dir),
-            "dim": self.engine.dim,
-            "max_input_length": self.engine.max_seq_length,
-            "normalized": self.engine.normalized,
+            **info,
             "max_batch_tokens": cfg.max_batch_tokens,
             "max_batch_requests": cfg.max_batch_requests,
             "max_concurrent_requests": cfg.max_concurrent_requests,

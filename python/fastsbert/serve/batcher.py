@@ -23,7 +23,8 @@ import numpy as np
 from .engine import Tokens
 from .metrics import Metrics
 
-EmbedFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# (ids, offsets) -> rows; for text pairs (ids, offsets, type_ids) -> rows.
+EmbedFn = Callable[..., np.ndarray]
 
 
 class Overloaded(Exception):
@@ -41,6 +42,7 @@ class _Piece:
     out: np.ndarray  # the rows of the request's result this piece fills
     future: asyncio.Future
     enqueued: float
+    type_ids: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -51,26 +53,30 @@ class _Piece:
         return int(self.offsets[-1])
 
 
-def _merge(pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray]:
-    """One CSR (ids, offsets) holding every piece's sequences, in order."""
+def _merge(pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One CSR (ids, offsets, type ids or None) holding every piece's sequences, in order.
+    A batcher serves one model, so either every piece has type ids or none has."""
     if len(pieces) == 1:
-        return pieces[0].ids, pieces[0].offsets
+        return pieces[0].ids, pieces[0].offsets, pieces[0].type_ids
     ids = np.concatenate([p.ids for p in pieces])
+    type_ids = (None if pieces[0].type_ids is None
+                else np.concatenate([p.type_ids for p in pieces]))
     offsets = np.empty(sum(p.rows for p in pieces) + 1, np.int64)
     offsets[0] = row = base = 0
     for p in pieces:
         offsets[row + 1:row + 1 + p.rows] = p.offsets[1:] + base
         row += p.rows
         base += p.tokens
-    return ids, offsets
+    return ids, offsets, type_ids
 
 
 class Batcher:
     """Merges concurrent embedding requests into engine calls.
 
     Args:
-        embed: (ids, offsets) -> float32 (n, dim); called on one worker thread.
-        dim: length of each embedding.
+        embed: (ids, offsets) -> float32 (n, dim), or (ids, offsets, type_ids) -> rows for
+            requests that carry token type ids (text pairs); called on one worker thread.
+        dim: length of each row of the result.
         max_batch_tokens: tokens per engine call (a longer single input runs alone).
         max_batch_requests: texts per engine call, or None for no limit.
         max_wait_s: how long an idle engine waits for a fuller batch.
@@ -140,7 +146,8 @@ class Batcher:
             start = stop
 
     async def embed(self, tokens: Tokens) -> np.ndarray:
-        """float32 (n, dim) embeddings of ``tokens``, rows in input order."""
+        """float32 (n, dim) rows for ``tokens`` (embeddings, or a cross-encoder's scores),
+        in input order."""
         if self._closing or self._worker is None:
             raise ShuttingDown("the server is shutting down")
         out = np.empty((len(tokens), self.dim), np.float32)
@@ -149,7 +156,8 @@ class Batcher:
         futures = []
         for start, stop in self._pieces(tokens.lengths):
             ids, offsets = tokens.rows(start, stop)
-            piece = _Piece(ids, offsets, out[start:stop], loop.create_future(), now)
+            piece = _Piece(ids, offsets, out[start:stop], loop.create_future(), now,
+                           tokens.type_rows(start, stop))
             self._queue.append(piece)
             self._queued_tokens += piece.tokens
             self._queued_rows += piece.rows
@@ -213,9 +221,10 @@ class Batcher:
         started = time.perf_counter()
         for piece in batch:
             self.metrics.queue_seconds.observe(started - piece.enqueued)
-        ids, offsets = _merge(batch)
+        ids, offsets, type_ids = _merge(batch)
+        args = (ids, offsets) if type_ids is None else (ids, offsets, type_ids)
         try:
-            out = await loop.run_in_executor(self._executor, self._embed, ids, offsets)
+            out = await loop.run_in_executor(self._executor, self._embed, *args)
         except Exception as e:  # noqa: BLE001 (any failure goes back to its requests)
             if len(batch) == 1:
                 if not batch[0].future.done():

@@ -32,6 +32,8 @@ class Tokens:
     ids: np.ndarray
     offsets: np.ndarray
     too_long: np.ndarray
+    # Token type ids aligned with ids (text pairs for a cross-encoder); None: all 0.
+    type_ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -48,6 +50,12 @@ class Tokens:
         """(ids, offsets) of texts [start, stop), offsets rebased to 0."""
         lo, hi = self.offsets[start], self.offsets[stop]
         return self.ids[lo:hi], self.offsets[start:stop + 1] - lo
+
+    def type_rows(self, start: int, stop: int) -> np.ndarray | None:
+        """The type ids of texts [start, stop) (None when there are none)."""
+        if self.type_ids is None:
+            return None
+        return self.type_ids[self.offsets[start]:self.offsets[stop]]
 
 
 class Engine:

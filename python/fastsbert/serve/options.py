@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from typing import Any
+
+# Where --api-key is read from when the flag is not given (keeps it out of `ps` listings).
+API_KEY_ENV = "FASTSBERT_API_KEY"
 
 
 def _positive_int(text: str) -> int:
@@ -49,6 +53,11 @@ class ServerConfig:
     """Everything `fastsbert serve` can be told; defaults are the CLI's defaults."""
 
     model: str | None = None
+    # A cross-encoder for /rerank and /v1/rerank; with it and no model, no embedding routes.
+    reranker: str | None = None
+    # Bearer key every route but /health requires; None: no authentication. Kept out of
+    # repr() so that it never reaches a log line.
+    api_key: str | None = dataclasses.field(default=None, repr=False)
     host: str = "127.0.0.1"
     port: int = 8080
     served_model_name: str | None = None
@@ -76,6 +85,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model directory (exported, sentence-transformers or Hugging Face) "
                         "or Hub id; "
                         "default all-MiniLM-L6-v2")
+    p.add_argument("--reranker", default=None,
+                   help="cross-encoder (directory or Hub id) served on /rerank and /v1/rerank; "
+                        "given without a model, the server reranks only")
+    p.add_argument("--api-key", default=None,
+                   help="require 'Authorization: Bearer KEY' on every route but /health "
+                        f"(default: ${API_KEY_ENV}, else no authentication)")
     p.add_argument("--host", default=_DEFAULTS.host, help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=_DEFAULTS.port, help="port (default %(default)s)")
     p.add_argument("--served-model-name", default=None,
@@ -122,4 +137,6 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     fields = {f.name for f in dataclasses.fields(ServerConfig)} - {"engine"}
     values = {name: getattr(args, name) for name in fields if hasattr(args, name)}
     engine = {name: getattr(args, name) for name in ENGINE_FLAGS}
+    if not values.get("api_key"):
+        values["api_key"] = os.environ.get(API_KEY_ENV) or None
     return ServerConfig(engine=engine, **values)
