@@ -3,8 +3,10 @@ sentence-transformers): all-MiniLM-L6-v2 exported with the `fastsbert export` co
 sentences to embed, and sentence-transformers' vectors for them.
 
 Usage: python tests/wheel/prepare.py OUT_DIR
-Writes OUT_DIR/minilm-onnx/ (the exported model), OUT_DIR/sentences.json (list of str) and
-OUT_DIR/reference.npy ((n, 384) float32, sentence-transformers' output).
+Writes OUT_DIR/minilm-onnx/ (the exported model), OUT_DIR/minilm-hub/ (the
+sentence-transformers directory as the Hub ships it with onnx/model.onnx, the torch weights
+left out so that only the torch-free graft can build it), OUT_DIR/sentences.json (list of
+str) and OUT_DIR/reference.npy ((n, 384) float32, sentence-transformers' output).
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def main() -> None:
     cli = Path(sys.executable).with_name("fastsbert")
     subprocess.run([str(cli), "export", str(src), str(out / "minilm-onnx"), "--overwrite"],
                    check=True, stdout=subprocess.DEVNULL)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+    from onnx_graphs import with_onnx_graph
+
+    hub = with_onnx_graph(src, out / "minilm-hub")
+    for weights in ("model.safetensors", "pytorch_model.bin"):
+        (hub / weights).unlink(missing_ok=True)
 
     from sentence_transformers import SentenceTransformer
 

@@ -28,4 +28,4 @@ echo "wheel: $wheel ($(du -k "$wheel" | cut -f1) KiB)"
 mkdir "$work/cwd"
 (cd "$work/cwd" && env -u PYTHONPATH "$work/venv/bin/python" -I "$repo/tests/wheel/smoke.py" \
   --model-dir "$work/fixtures/minilm-onnx" --sentences "$work/fixtures/sentences.json" \
-  --reference "$work/fixtures/reference.npy")
+  --reference "$work/fixtures/reference.npy" --graft-source "$work/fixtures/minilm-hub")

@@ -6,7 +6,7 @@ package. Torch-free: every reference here is something a plain install has (HF
 One function per check, each taking what it needs by path; main() runs those whose inputs
 were given. Exits non-zero with the failed check's message.
 
-Usage: python -I smoke.py --model-dir DIR --sentences JSON --reference NPY
+Usage: python -I smoke.py --model-dir DIR --sentences JSON --reference NPY [--graft-source DIR]
 """
 
 from __future__ import annotations
@@ -119,11 +119,43 @@ def check_encode(model_dir: Path, sentences_json: Path, reference_npy: Path) -> 
           f"sentence-transformers {cos.min():.7f}")
 
 
+def _cosines(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    return (g * w).sum(1) / np.maximum(np.linalg.norm(g, axis=1) * np.linalg.norm(w, axis=1), 1e-30)
+
+
+def check_graft(source_dir: Path, sentences_json: Path, reference_npy: Path) -> None:
+    """A sentence-transformers directory that carries onnx/model.onnx and no torch weights
+    becomes a model here, where torch is absent: pooling and normalisation are grafted onto
+    the graph with onnx, its vectors equal sentence-transformers', and its int8 variant is
+    built, guarded and run in the same torch-free install."""
+    import tempfile
+
+    texts = json.loads(sentences_json.read_text(encoding="utf-8"))
+    want = np.load(reference_npy)
+    with tempfile.TemporaryDirectory(prefix="fastsbert-home-") as home:
+        os.environ["FASTSBERT_HOME"] = home  # a fresh cache: the graft runs here
+        import fastsbert
+
+        enc = fastsbert.Encoder(source_dir)
+        cos = _cosines(enc.encode(texts), want)
+        assert cos.min() >= COSINE_MIN, f"grafted model: min cosine {cos.min():.7f} < {COSINE_MIN}"
+        int8 = fastsbert.Encoder(source_dir, dtype="int8")
+        assert int8.dtype == "int8", int8.dtype
+        cos8 = _cosines(int8.encode(texts), want)
+        # The accuracy guard's own bar (mean cosine to float32 >= 0.99).
+        assert cos8.mean() >= 0.99, f"int8: mean cosine {cos8.mean():.4f} < 0.99"
+    print(f"ok  graft {source_dir.name} (no torch): {len(texts)} vectors, min cosine to "
+          f"sentence-transformers {cos.min():.7f}; int8 mean cosine {cos8.mean():.4f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model-dir", type=Path, help="exported model directory (tokenizer.json inside)")
     p.add_argument("--sentences", type=Path, help="JSON list of the sentences to embed")
     p.add_argument("--reference", type=Path, help="sentence-transformers' vectors (.npy)")
+    p.add_argument("--graft-source", type=Path,
+                   help="sentence-transformers directory with onnx/model.onnx and no torch weights")
     p.add_argument("--topk-level", help=argparse.SUPPRESS)  # check_simd_levels' child
     args = p.parse_args()
     if args.topk_level:
@@ -137,6 +169,8 @@ def main() -> None:
         check_tokenizer(args.model_dir / "tokenizer.json", args.sentences)
         if args.reference:
             check_encode(args.model_dir, args.sentences, args.reference)
+    if args.graft_source and args.sentences and args.reference:
+        check_graft(args.graft_source, args.sentences, args.reference)
 
 
 if __name__ == "__main__":
