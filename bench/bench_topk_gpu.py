@@ -64,10 +64,20 @@ def check(search) -> None:
         ok = (s[:, :-1] > s[:, 1:]) | ((s[:, :-1] == s[:, 1:]) & (i[:, :-1] < i[:, 1:]))
         assert ok.all(), f"k={k}: rows not ordered"
         print(f"  k={k}: matches NumPy brute force (atol {TOL})")
-    dup = np.repeat(c[:50], 3, axis=0)
-    _, i = search(c[:50], dup, 3)
-    assert (i == 3 * np.arange(50)[:, None] + np.arange(3)).all(), "ties not to lower index"
-    print("  exact duplicates: ties go to the lower index")
+    # Three copies of each of 50 distinct rows (not c's: c holds duplicates of its own).
+    base = rng.standard_normal((50, 384)).astype(np.float32)
+    dup = np.repeat(base, 3, axis=0)
+    s, i = search(base, dup, 3)
+    assert (np.sort(i, 1) == 3 * np.arange(50)[:, None] + np.arange(3)).all(), \
+        "a query's three exact copies are not its three nearest"
+    # cuBLAS may round copies in different tile positions differently: only scores that
+    # are exactly equal are ties, and those must go to the lower index.
+    ok = (s[:, :-1] > s[:, 1:]) | ((s[:, :-1] == s[:, 1:]) & (i[:, :-1] < i[:, 1:]))
+    assert ok.all(), "ties not to lower index"
+    tied = float((s[:, 0] == s[:, 2]).mean())
+    print(f"  exact duplicates: the copies come first, exact ties to the lower index "
+          f"({tied:.0%} of rows score their copies identically, spread up to "
+          f"{float((s[:, 0] - s[:, 2]).max()):.1e})")
     try:
         from fastsbert import similarity as sim
     except ImportError:

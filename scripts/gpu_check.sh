@@ -47,6 +47,7 @@ elif ! timeout 240 cmake -S . -B "$build/cmake" -DCMAKE_BUILD_TYPE=Release -DFAS
 else
   rm -rf "$build/pkg" && mkdir -p "$build/pkg"
   cp -r python/fastsbert "$build/pkg/fastsbert"
+  cp -r training "$build/pkg/fastsbert/training"  # the wheel's mapping: the exporter needs it
   cp "$build"/cmake/_core*.so "$build/pkg/fastsbert/"
   record "build fastsbert._core" PASS "CMake, $(ls "$build"/cmake/_core*.so | xargs -n1 basename)"
   core_ok=1

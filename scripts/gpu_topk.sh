@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 out=${FASTSBERT_GPU_BUILD:-build/gpu-topk}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # absolute, whether it was given relative or absolute
 
 # cuBLAS: the toolkit's, else the wheel's (nvidia/cu13 or nvidia/cublas).
 cublas=${FASTSBERT_CUBLAS_ROOT:-}
@@ -44,6 +45,6 @@ nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC -arch="sm_$arch" -Icsrc -I"$cublas/
   -o "$out/libfastsbert_topk_cuda.so"
 
 echo "== test and benchmark"
-export FASTSBERT_TOPK_CUDA_LIBRARY=$PWD/$out/libfastsbert_topk_cuda.so
+export FASTSBERT_TOPK_CUDA_LIBRARY=$out/libfastsbert_topk_cuda.so
 export LD_LIBRARY_PATH=$libdir:${LD_LIBRARY_PATH:-}
 "$PY" bench/bench_topk_gpu.py "$@"

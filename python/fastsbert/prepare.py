@@ -177,7 +177,11 @@ def prepare_model(
     dtype = dtypes.canonical_dtype(dtype)
     model_dir = build_model(model, revision=revision, token=token, cache_folder=cache_folder,
                             road=road)
-    if read_config(model_dir).get("kind") == CROSS_ENCODER_KIND:
+    try:
+        kind = read_config(model_dir).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None  # a missing or corrupt fastsbert.json: the engine names it below
+    if kind == CROSS_ENCODER_KIND:
         raise ValueError(f"{model_dir} is a cross-encoder, which scores text pairs: load it "
                          "with fastsbert.CrossEncoder")
     variant = dtypes.wanted_variant(dtype, device)

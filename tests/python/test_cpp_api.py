@@ -15,7 +15,9 @@ def test_cpp_tests_pass_on_an_exported_model(cpp_build, minilm_exported):
     env = dict(os.environ)
     env["FASTSBERT_TEST_MODEL"] = str(minilm_exported)
     env["FASTSBERT_ORT_LIBRARY"] = onnxruntime_library()
-    out = subprocess.run(["ctest", "--output-on-failure"], cwd=cpp_build, env=env,
+    # test_static_encoder needs a static model: test_static_model.py runs it with one.
+    out = subprocess.run(["ctest", "--output-on-failure", "-E", "test_static_encoder"],
+                         cwd=cpp_build, env=env,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "tests passed" in out.stdout and "Not Run" not in out.stdout
