@@ -14,8 +14,11 @@ Engines:
   st               sentence-transformers (torch) + util.paraphrase_mining
 
 The table gives the median seconds of encoding, mining and both, the ratio against
-sentence-transformers, and whether the most similar pair is the same pair as
-sentence-transformers' (and how many of its 100 best pairs are shared).
+sentence-transformers, and how the 100 best pairs agree with sentence-transformers': the
+largest difference between the scores at the same rank, and how many of the pairs are
+shared. The corpus holds repeated sentences, whose pairs all score 1.0: among such ties
+each implementation lists its own pairs first, so the scores are the comparison that
+counts.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def worker(engine: str, n: int, threads: int, repeats: int) -> dict:
     top = [(int(i), int(j)) for _, i, j in pairs[:TOP_PAIRS]]
     return {"encode": statistics.median(enc_s), "mine": statistics.median(mine_s),
             "total": statistics.median(a + b for a, b in zip(enc_s, mine_s)), "top": top,
-            "best_score": float(pairs[0][0])}
+            "top_scores": [float(p[0]) for p in pairs[:TOP_PAIRS]]}
 
 
 def main() -> None:
@@ -120,18 +123,23 @@ def main() -> None:
     ref = results.get("st")
     print(f"\nMost similar pairs among {args.n:,} sentences, end to end "
           f"({args.threads} threads, median of {args.repeats}; {cpu_header()})\n")
-    print("| engine | encode s | mining s | total s | vs sentence-transformers | "
-          f"same best pair | shared of ST's top {TOP_PAIRS} |")
-    print("|---|---:|---:|---:|---:|---|---:|")
+    print("| engine | encode s | mining s | total s | vs sentence-transformers | best score | "
+          f"top-{TOP_PAIRS} max score diff to ST | pairs shared with ST's top {TOP_PAIRS} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for engine, r in results.items():
         ratio = f"{ref['total'] / r['total']:.2f}x" if ref else "-"
         mine_top = [tuple(pair) for pair in r["top"]]  # JSON gave lists
         ref_top = [tuple(pair) for pair in ref["top"]] if ref else []
-        same = (mine_top[0] == ref_top[0]) if ref else None
+        diff = (max(abs(a - b) for a, b in zip(r["top_scores"], ref["top_scores"]))
+                if ref else None)
         shared = len(set(mine_top) & set(ref_top)) if ref else None
         print(f"| {engine} | {r['encode']:.2f} | {r['mine']:.3f} | {r['total']:.2f} | {ratio} | "
-              f"{'-' if same is None else 'yes' if same else 'no'} | "
+              f"{r['top_scores'][0]:.6f} | {'-' if diff is None else f'{diff:.1e}'} | "
               f"{'-' if shared is None else shared} |")
+    if ref:
+        ties = sum(1 for x in ref["top_scores"] if x >= ref["top_scores"][0] - 1e-6)
+        print(f"\n{ties} of sentence-transformers' top {TOP_PAIRS} pairs score within 1e-6 of "
+              "its best (repeated sentences).")
 
 
 if __name__ == "__main__":
