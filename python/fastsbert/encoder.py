@@ -68,6 +68,7 @@ class Encoder:
         prompts: dict[str, str] | None = None,
         default_prompt_name: str | None = None,
         truncate_dim: int | None = None,
+        _task: str | None = None,
     ) -> None:
         if not isinstance(device, str):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
@@ -76,11 +77,20 @@ class Encoder:
         dtypes.check_device(dtype, device)
         self.model_dir: Path = prepare_model(
             model, dtype=dtype, device=device, revision=revision, token=token,
-            cache_folder=cache_folder)
+            cache_folder=cache_folder, task=_task)
         self._core = _core.Encoder(
             str(self.model_dir), device=device, threads=n_threads,
             ort_library=onnxruntime_library(), dtype=dtype,
         )
+        # A model that starts with a Router sends queries and documents through their own
+        # routes, as sentence-transformers' encode_query / encode_document do: each route is
+        # its own export, loaded on first use by an Encoder made with the same arguments.
+        self._route: str | None = read_config(self.model_dir).get("route")
+        self._task_encoders: dict[str, Encoder] = {}
+        self._arguments = dict(model=model, device=device, threads=threads, dtype=dtype,
+                               revision=revision, token=token, cache_folder=cache_folder,
+                               prompts=prompts, default_prompt_name=default_prompt_name,
+                               truncate_dim=truncate_dim)
         self.device = device
         self._special_layout: SpecialLayout | None = None
         self._tokenizer = self._load_tokenizer()
@@ -383,6 +393,9 @@ class Encoder:
         """:meth:`encode` for search queries: uses the model's ``"query"`` prompt unless
         a prompt is given (sentence-transformers' rule; an empty "query" prompt also
         keeps the default prompt out)."""
+        routed = self._for_task("query")
+        if routed is not self:
+            return routed.encode_query(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
         if prompt_name is None and prompt is None and "query" in self.prompts:
             prompt_name = "query"
         return self.encode(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
@@ -391,10 +404,25 @@ class Encoder:
                         prompt: str | None = None, **kwargs) -> np.ndarray:
         """:meth:`encode` for the searched documents: uses the first of the model's
         ``"document"``, ``"passage"``, ``"corpus"`` prompts unless a prompt is given."""
+        routed = self._for_task("document")
+        if routed is not self:
+            return routed.encode_document(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
         if prompt_name is None and prompt is None:
             prompt_name = next((n for n in ("document", "passage", "corpus") if n in self.prompts),
                                None)
         return self.encode(texts, prompt_name=prompt_name, prompt=prompt, **kwargs)
+
+    def _for_task(self, task: str) -> Encoder:
+        """The Encoder of the route ``task`` takes: ``self`` without a Router, or when this
+        export is that route already."""
+        if self._route is None or self._arguments["model"] is None:
+            return self
+        if task not in self._task_encoders:
+            encoder = Encoder(**self._arguments, _task=task)
+            self._task_encoders[task] = self if encoder._route == self._route else encoder
+            if encoder._route != self._route:
+                encoder._task_encoders[task] = encoder  # it answers that task itself
+        return self._task_encoders[task]
 
     def __repr__(self) -> str:
         return (

@@ -129,15 +129,22 @@ def build_model(
     token: str | bool | None = None,
     cache_folder: str | os.PathLike | None = None,
     road: str | None = None,
+    task: str | None = None,
 ) -> Path:
     """Stages 1 and 2: the float32 exported directory of ``model`` (see :class:`Encoder`),
-    built into the cache on first use by ``road`` (None: :func:`choose_road`)."""
+    built into the cache on first use by ``road`` (None: :func:`choose_road`). ``task``
+    ("query", "document", ...): for a model that starts with a Router, the export of the
+    route that task takes (None: the default route); a Router model is exported by torch."""
     _check_road(road)
+    if task is not None:
+        road = EXPORT
     src = _source(model, road, revision=revision, token=token, cache_folder=cache_folder)
     if is_exported(src) and not (model is not None and is_hub_id(model)):
         return src  # an exported directory, used where it is
     check_model_directory(src)
     out = _cache_entry(model, src)
+    if task is not None:
+        out = out.with_name(f"{out.name}-task-{task}")
     if is_exported(out):
         return out
     if is_exported(src):
@@ -155,7 +162,7 @@ def build_model(
         else:
             from . import exporter
 
-            exporter.export(src, out)
+            exporter.export(src, out, route=task)
     except FileExistsError:
         if not is_exported(out):  # another process finished it first: fine
             raise
@@ -171,12 +178,14 @@ def prepare_model(
     token: str | bool | None = None,
     cache_folder: str | os.PathLike | None = None,
     road: str | None = None,
+    task: str | None = None,
 ) -> Path:
-    """The exported directory :class:`fastsbert.Encoder` loads for ``model``, with the
-    precision variant ``dtype`` on ``device`` asks for built and guarded (stages 1-4)."""
+    """The exported directory :class:`fastsbert.Encoder` loads for ``model`` (for a Router
+    model, the route ``task`` takes), with the precision variant ``dtype`` on ``device``
+    asks for built and guarded (stages 1-4)."""
     dtype = dtypes.canonical_dtype(dtype)
     model_dir = build_model(model, revision=revision, token=token, cache_folder=cache_folder,
-                            road=road)
+                            road=road, task=task)
     try:
         kind = read_config(model_dir).get("kind")
     except (OSError, ValueError, AttributeError):

@@ -166,6 +166,9 @@ def test_router_one_export_per_route(stack, tmp_path):
         )
     ]
     assert _min_cos(_graph_in_batches(query, ids), theirs.encode_query(TEXTS)) >= MIN_COS
+    # End to end: the query route's export through the engine.
+    got_query = fastsbert.Encoder(query).encode(TEXTS, batch_size=4)
+    assert _min_cos(got_query, theirs.encode_query(TEXTS)) >= MIN_COS
     # Without a route: the default one (document), as encode() without a task.
     default = export(src, tmp_path / "default")
     assert json.loads((default / CONFIG_NAME).read_text())["route"] == "document"
@@ -191,3 +194,18 @@ def test_bad_stack_leaves_nothing(stack, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"1_LSTM.*lstm_config\.json"):
         export(bad, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "bad2"]
+
+
+def test_router_model_routes_queries_and_documents(stack, monkeypatch, tmp_path):
+    """fastsbert.Encoder on the Router model itself: encode() takes the default route, and
+    encode_query / encode_document their own routes, as sentence-transformers does."""
+    monkeypatch.setenv("FASTSBERT_HOME", str(tmp_path / "home"))
+    src = stack("router")
+    theirs = st.SentenceTransformer(str(src), device="cpu").eval()
+    enc = fastsbert.Encoder(src)
+    assert _min_cos(enc.encode(TEXTS, batch_size=4), theirs.encode(TEXTS)) >= MIN_COS
+    assert _min_cos(enc.encode_query(TEXTS, batch_size=4), theirs.encode_query(TEXTS)) >= MIN_COS
+    assert _min_cos(enc.encode_document(TEXTS, batch_size=4),
+                    theirs.encode_document(TEXTS)) >= MIN_COS
+    # The query route differs from the default one, so a second export serves it.
+    assert enc._for_task("query") is not enc and enc._for_task("document") is enc
