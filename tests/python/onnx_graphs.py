@@ -101,13 +101,14 @@ def export_classifier(hf_dir: str | Path, graph: str | Path, *, opset: int = 17,
         torch.onnx.export(Logits().eval(), tuple(sample[n] for n in names), str(scratch),
                           input_names=names, output_names=["logits"], opset_version=opset,
                           dynamo=False,
-                          dynamic_axes={**{n: {0: "batch_size", 1: "sequence_length"} for n in names},
-                                        "logits": {0: "batch_size"}})
+                          dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names},
+                                        "logits": {0: "batch"}})
     onnx_model = onnx.load(str(scratch))
     scratch.unlink()
     if external_data:
         onnx.save_model(onnx_model, str(graph), save_as_external_data=True,
-                        all_tensors_to_one_file=True, location=graph.name + "_data", size_threshold=0)
+                        all_tensors_to_one_file=True, location=graph.name + "_data",
+                        size_threshold=0)
     else:
         onnx.save_model(onnx_model, str(graph))
     return graph

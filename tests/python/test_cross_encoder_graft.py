@@ -116,6 +116,21 @@ def test_graft_equals_sentence_transformers_and_the_export(arch, num_labels, act
     assert fastsbert.CrossEncoder(src).model_dir == ours.model_dir  # reused
 
 
+def test_minilm_with_a_fresh_head(minilm_dir, root, tmp_path, home, pairs, monkeypatch):
+    """all-MiniLM-L6-v2's BERT with a fresh one-label head, saved by sentence-transformers;
+    its graph exported as the Hub's, opset 18."""
+    torch.manual_seed(0)
+    full = root / "minilm-ce"
+    st.CrossEncoder(str(minilm_dir), num_labels=1, device="cpu").save(str(full))
+    src = with_classifier_graph(full, tmp_path / "minilm-hub", opset=18)
+    monkeypatch.setattr(cross_encoder_export, "export_cross_encoder", _no_export)
+    ours = fastsbert.CrossEncoder(src, threads=2)
+    ref_model = st.CrossEncoder(str(full), device="cpu")
+    assert ours.max_length == ref_model.max_seq_length
+    np.testing.assert_allclose(ours.predict(pairs, batch_size=16),
+                               ref_model.predict(pairs, batch_size=16), atol=ATOL, rtol=0)
+
+
 def test_roads(root, tmp_path):
     full = _ce(root, "bert", 1)
     src = with_classifier_graph(full, tmp_path / "g")
