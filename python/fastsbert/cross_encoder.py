@@ -2,7 +2,8 @@
 
 A cross-encoder reads both texts of a pair at once and returns, per pair, the logits of
 a sequence-classification head (one label for rerankers, several for NLI-style models).
-Its exported directory (see :mod:`fastsbert.cross_encoder_export`) holds one graph:
+Its exported directory (see :mod:`fastsbert.cross_encoder_export`; built by
+:mod:`fastsbert.cross_encoder_prepare`) holds one graph:
 encoder + classification head + the model's activation. Each row of the graph's output
 holds the L activated scores followed by the L raw logits, so that a caller can ask for
 another activation (or none) without a second graph.
@@ -73,8 +74,10 @@ class CrossEncoder:
 
     Args:
         model: an exported cross-encoder directory, or a sentence-transformers
-            CrossEncoder / Hugging Face sequence-classification directory or Hub id
-            (exported once into the cache; needs the export extra).
+            CrossEncoder / Hugging Face sequence-classification directory or Hub id,
+            built once into the cache: from its ready ``onnx/model.onnx`` without torch
+            when it has one, else exported with torch (the export extra); see
+            :mod:`fastsbert.cross_encoder_prepare`.
         dtype: "float32" ("fp32"), "int8" (CPU; built once and admitted by an accuracy
             guard on scores, see :mod:`fastsbert.cross_encoder_quantize`), "float16" is not
             offered, or "auto" (int8 on a CPU with VNNI/AMX when it passed its guard).
@@ -105,7 +108,7 @@ class CrossEncoder:
             raise ValueError("dtype='float16' is not offered for cross-encoders: use "
                              "'float32', 'int8' (CPU) or 'auto'")
         dtypes.check_device(dtype, device)
-        from .cross_encoder_export import resolve_cross_encoder
+        from .cross_encoder_prepare import resolve_cross_encoder
         from .cross_encoder_quantize import ensure_int8
 
         self.model_dir: Path = resolve_cross_encoder(

@@ -18,7 +18,9 @@ The activation follows sentence-transformers' rule: the ``activation_fn`` saved 
 ``config_sentence_transformers.json``, else the one saved in ``config.json`` (under
 ``sentence_transformers``, or the older ``sbert_ce_default_activation_function``), else
 sigmoid for one label and identity otherwise. Only ``torch.*`` classes are loaded, as
-sentence-transformers does without ``trust_remote_code``.
+sentence-transformers does without ``trust_remote_code``. These rules, and the
+``fastsbert.json`` written, are :mod:`fastsbert.cross_encoder_format`'s, which the
+torch-free road (:mod:`fastsbert.cross_encoder_graft`) shares.
 
 The int8 variant and its guard: :mod:`fastsbert.cross_encoder_quantize`.
 
@@ -27,7 +29,6 @@ torch, transformers and onnx are imported inside the functions that need them.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -35,136 +36,37 @@ from pathlib import Path
 import numpy as np
 
 from . import dtypes
-from .cross_encoder_quantize import add_int8
-from .export_format import (
-    CONFIG_NAME,
-    CROSS_ENCODER_KIND,
-    check_target,
-    copy_export,
-    position_capacity,
-    read_config,
-    staged_directory,
+from .cross_encoder_format import (
+    OUTPUT_NAME,
+    activation_name,
+    max_seq_length,
+    transformer_dir,
+    write_config,
 )
+from .cross_encoder_quantize import add_int8
+from .export_format import bake_tokenizer, check_target, position_capacity, staged_directory
 from .guard import GuardError
-from .model_cache import cache_entry, is_exported, is_hub_id, resolve_source
+from .model_cache import resolve_source
 
-KIND = CROSS_ENCODER_KIND
-OUTPUT_NAME = "scores"
-FORMAT_VERSION = 1
 _DEFAULT_OPSET = 17
 _TRACE_BATCH, _TRACE_SEQ = 3, 11
 # The ONNX graph must reproduce the torch model on the trace sample to this tolerance.
 _EXPORT_ATOL = 1e-4
 
 
-# --------------------------------------------------------------------------- resolving
-
-
-def resolve_cross_encoder(model, *, revision=None, token=None, cache_folder=None) -> Path:
-    """An exported cross-encoder directory for ``model`` (an exported directory, a
-    sentence-transformers / Hugging Face directory or a Hub id), exporting it once into
-    fastsbert's cache (``$FASTSBERT_HOME/models``) when needed."""
-    if model is None:
-        raise TypeError("CrossEncoder needs a model: a directory or a Hub id")
-    src = resolve_source(model, revision=revision, token=token, cache_folder=cache_folder)
-    from_hub = is_hub_id(model)
-    if is_exported(src):
-        kind = read_config(src).get("kind")
-        if kind != KIND:
-            raise ValueError(f"{src} is an exported embedding model, not a cross-encoder: "
-                             "load it with fastsbert.Encoder")
-        if not from_hub:
-            return src
-    elif not (src / "config.json").is_file():
-        raise FileNotFoundError(f"{src} is not a cross-encoder directory: it has no "
-                                f"{CONFIG_NAME} (exported) or config.json (Hugging Face)")
-    entry = cache_entry(model, src)
-    out = entry.with_name(f"cross-{entry.name}")
-    if is_exported(out):
-        return out
-    if is_exported(src):  # an exported cross-encoder in the Hub cache: copied out of it
-        copy_export(src, out)
-        return out
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as e:
-        raise ImportError(f"{src} must be exported to ONNX once, which needs the export "
-                          f"extra: pip install 'fastsbert[export]' ({e})") from e
-    try:
-        export_cross_encoder(src, out)
-    except FileExistsError:
-        if not is_exported(out):
-            raise
-    return out
-
-
 # --------------------------------------------------------------------------- the model
-
-
-def _transformer_dir(src: Path) -> Path:
-    """Where the Hugging Face model of ``src`` lives: the path of the Transformer module
-    of a sentence-transformers modules.json, else ``src`` itself."""
-    modules = src / "modules.json"
-    if modules.is_file():
-        for entry in json.loads(modules.read_text("utf-8")):
-            if str(entry.get("type", "")).endswith("Transformer"):
-                return src / entry.get("path", "")
-    return src
-
-
-def _saved_activation(src: Path, hf_config) -> str | None:
-    """The dotted path of the activation sentence-transformers would restore, or None."""
-    st_config = src / "config_sentence_transformers.json"
-    if st_config.is_file():
-        path = json.loads(st_config.read_text("utf-8")).get("activation_fn")
-        if path:
-            return path
-    saved = getattr(hf_config, "sentence_transformers", None)
-    if isinstance(saved, dict) and saved.get("activation_fn"):
-        return saved["activation_fn"]
-    return getattr(hf_config, "sbert_ce_default_activation_function", None)
 
 
 def activation_module(src: Path, hf_config, num_labels: int):
     """(torch module, its dotted name) of the model's activation (module docstring)."""
     import importlib
 
-    import torch
-
-    path = _saved_activation(src, hf_config)
-    if path is not None and not path.startswith("torch."):
-        warnings.warn(f"{src}: activation {path!r} is not a torch class and is not loaded "
-                      "(as sentence-transformers does without trust_remote_code); using the "
-                      "default", stacklevel=3)
-        path = None
-    if path is not None:
-        module_name, _, cls_name = path.rpartition(".")
-        try:
-            return getattr(importlib.import_module(module_name), cls_name)(), path
-        except (ImportError, AttributeError, TypeError) as e:
-            raise ValueError(f"{src}: cannot load the saved activation {path!r}: {e}") from e
-    if num_labels == 1:
-        return torch.nn.Sigmoid(), "torch.nn.modules.activation.Sigmoid"
-    return torch.nn.Identity(), "torch.nn.modules.linear.Identity"
-
-
-def _max_seq_length(src: Path, tok, capacity: int | None, max_length: int | None) -> int:
-    """sentence-transformers' limit (sentence_bert_config.json's max_seq_length, else the
-    tokenizer's model_max_length), or ``max_length``; never past the position table."""
-    if max_length is not None:
-        if capacity is not None and max_length > capacity:
-            raise ValueError(f"max_length={max_length} exceeds the {capacity} positions of {src}")
-        return max_length
-    seq_len = None
-    st_file = src / "sentence_bert_config.json"
-    if st_file.is_file():
-        seq_len = json.loads(st_file.read_text("utf-8")).get("max_seq_length")
-    if not seq_len:
-        seq_len = tok.model_max_length
-    if capacity is not None and seq_len > capacity:
-        seq_len = capacity
-    return int(seq_len)
+    path = activation_name(src, hf_config.to_dict(), num_labels)
+    module_name, _, cls_name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), cls_name)(), path
+    except (ImportError, AttributeError, TypeError) as e:
+        raise ValueError(f"{src}: cannot load the saved activation {path!r}: {e}") from e
 
 
 def _graph_module(model, activation, input_names: list[str]):
@@ -232,12 +134,11 @@ def _write_export(src: Path, tmp: Path, max_length: int | None, opset: int) -> N
     import onnx
     import onnxruntime as ort
     import torch
-    from tokenizers import Tokenizer
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .exporter import _quiet_transformers, _sample_inputs
 
-    hf_dir = _transformer_dir(src)
+    hf_dir = transformer_dir(src)
     with _quiet_transformers(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tok = AutoTokenizer.from_pretrained(hf_dir)
@@ -247,15 +148,12 @@ def _write_export(src: Path, tmp: Path, max_length: int | None, opset: int) -> N
         raise ValueError(f"{hf_dir}: the tokenizer has no fast (tokenizer.json) form")
     config = model.config
     num_labels = int(config.num_labels)
-    activation, activation_name = activation_module(src, config, num_labels)
+    activation, activation_path = activation_module(src, config, num_labels)
     capacity = position_capacity(config.to_dict())
-    seq_len = _max_seq_length(src, tok, capacity, max_length)
+    seq_len = max_seq_length(src, tok.model_max_length, capacity, max_length)
 
     tok.save_pretrained(tmp)
-    backend = Tokenizer.from_str(tok.backend_tokenizer.to_str())
-    backend.no_padding()
-    backend.enable_truncation(seq_len, stride=0, strategy="longest_first", direction="right")
-    backend.save(str(tmp / "tokenizer.json"))
+    bake_tokenizer(tok.backend_tokenizer.to_str(), tmp, max_seq_length=seq_len, lowercase=False)
 
     input_names = ["input_ids", "attention_mask"]
     if "token_type_ids" in tok.model_input_names:
@@ -295,21 +193,6 @@ def _write_export(src: Path, tmp: Path, max_length: int | None, opset: int) -> N
         raise RuntimeError(f"the ONNX graph of {src} disagrees with the torch model by "
                            f"{float(np.abs(got - expected).max()):.2e}")
 
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "kind": KIND,
-        "num_labels": num_labels,
-        "activation": activation_name,
-        "dim": 2 * num_labels,
-        "max_seq_length": seq_len,
-        "pooling": "none",
-        "normalize": False,
-        "pad_token_id": int(pad_id),
-        "inputs": input_names,
-        "output": OUTPUT_NAME,
-        "architecture": str(config.model_type),
-        "source": str(src),
-    }
-    if capacity is not None:
-        meta["max_positions"] = int(capacity)
-    (tmp / CONFIG_NAME).write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+    write_config(tmp, num_labels=num_labels, activation=activation_path, max_seq_length=seq_len,
+                 pad_token_id=int(pad_id), inputs=input_names,
+                 architecture=str(config.model_type), source=src, max_positions=capacity)

@@ -116,7 +116,7 @@ def graft(src: str | os.PathLike, out: str | os.PathLike, *, overwrite: bool = F
 
 
 def _load_graph(path: Path):
-    """The ONNX model at ``path`` with its external weights loaded, checked."""
+    """The ONNX model at ``path`` with its external weights read in, checked."""
     import onnx
     from onnx.external_data_helper import uses_external_data
 
@@ -129,22 +129,46 @@ def _load_graph(path: Path):
     if not model.graph.node or not model.graph.output:
         raise ValueError(f"{path}: not a readable ONNX model (truncated or corrupt?): "
                          "the graph has no nodes or no outputs")
-    for tensor in model.graph.initializer:
-        if uses_external_data(tensor):
-            info = {e.key: e.value for e in tensor.external_data}
-            data = path.parent / info.get("location", "")
-            end = int(info.get("offset", 0) or 0) + int(info.get("length", 0) or 0)
-            if not data.is_file():
-                raise FileNotFoundError(f"{data}: missing; {path} keeps its weights there "
-                                        f"(tensor {tensor.name!r})")
-            if data.stat().st_size < end:
-                raise ValueError(f"{data}: truncated; {path} reads tensor {tensor.name!r} up to "
-                                 f"byte {end}, the file has {data.stat().st_size}")
+    # Read here rather than by onnx.load_external_data_for_model, which refuses a side file
+    # that is a symbolic link: the Hub cache's snapshots are links to its blobs.
+    files: dict[Path, object] = {}
     try:
-        onnx.load_external_data_for_model(model, str(path.parent))
-    except Exception as e:
-        raise ValueError(f"{path}: cannot read its external weights: {e}") from None
+        for tensor in model.graph.initializer:
+            if uses_external_data(tensor):
+                _read_external(tensor, path, files)
+    finally:
+        for fh in files.values():
+            fh.close()
     return model
+
+
+def _read_external(tensor, path: Path, files: dict) -> None:
+    """Moves the bytes of ``tensor`` from its side file (next to the graph ``path``) into
+    the tensor itself; ``files`` caches the open side files."""
+    import onnx
+
+    info = {e.key: e.value for e in tensor.external_data}
+    location = Path(info.get("location", ""))
+    if not location.parts or location.is_absolute() or ".." in location.parts:
+        raise ValueError(f"{path}: tensor {tensor.name!r} keeps its weights at {str(location)!r}, "
+                         "which is not a file beside the graph")
+    data = path.parent / location
+    offset = int(info.get("offset", 0) or 0)
+    length = int(info.get("length", 0) or 0)
+    if not data.is_file():
+        raise FileNotFoundError(f"{data}: missing; {path} keeps its weights there "
+                                f"(tensor {tensor.name!r})")
+    size = data.stat().st_size
+    if size < offset + length:
+        raise ValueError(f"{data}: truncated; {path} reads tensor {tensor.name!r} up to "
+                         f"byte {offset + length}, the file has {size}")
+    if data not in files:
+        files[data] = open(data, "rb")  # noqa: SIM115 - closed by the caller
+    fh = files[data]
+    fh.seek(offset)
+    tensor.raw_data = fh.read(length) if length else fh.read()
+    del tensor.external_data[:]
+    tensor.data_location = onnx.TensorProto.DEFAULT
 
 
 def _opset(model) -> int:

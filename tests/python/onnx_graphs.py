@@ -61,3 +61,63 @@ def with_onnx_graph(st_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
     shutil.copytree(st_dir, out_dir)
     export_transformer(st_dir, out_dir / "onnx" / "model.onnx", **kwargs)
     return out_dir
+
+
+# Torch weight files a Hub cross-encoder copy without them leaves out.
+TORCH_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+
+
+def export_classifier(hf_dir: str | Path, graph: str | Path, *, opset: int = 17,
+                      external_data: bool = False) -> Path:
+    """Writes the sequence-classification model of ``hf_dir`` as the Hub's cross-encoder
+    repositories hold it: inputs as :func:`export_transformer`'s, output ``logits``
+    (batch, num_labels); with ``external_data`` its weights go to ``<graph>_data``."""
+    import onnx
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    hf_dir, graph = Path(hf_dir), Path(graph)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(hf_dir), attn_implementation="eager").eval()
+    names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in AutoTokenizer.from_pretrained(str(hf_dir)).model_input_names:
+        names.append("token_type_ids")
+
+    class Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs):
+            return self.model(**dict(zip(names, inputs))).logits
+
+    ids = torch.randint(5, 100, (2, 7))
+    sample = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+              "token_type_ids": torch.zeros_like(ids)}
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    scratch = graph.with_name(graph.name + ".tmp.onnx")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Logits().eval(), tuple(sample[n] for n in names), str(scratch),
+                          input_names=names, output_names=["logits"], opset_version=opset,
+                          dynamo=False,
+                          dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names},
+                                        "logits": {0: "batch"}})
+    onnx_model = onnx.load(str(scratch))
+    scratch.unlink()
+    if external_data:
+        onnx.save_model(onnx_model, str(graph), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=graph.name + "_data",
+                        size_threshold=0)
+    else:
+        onnx.save_model(onnx_model, str(graph))
+    return graph
+
+
+def with_classifier_graph(st_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
+    """A copy of the cross-encoder ``st_dir`` at ``out_dir`` without its torch weights and
+    with ``onnx/model.onnx`` added (see :func:`export_classifier` for ``kwargs``)."""
+    out_dir = Path(out_dir)
+    shutil.copytree(st_dir, out_dir, ignore=shutil.ignore_patterns(*TORCH_WEIGHTS))
+    export_classifier(st_dir, out_dir / "onnx" / "model.onnx", **kwargs)
+    return out_dir
