@@ -184,6 +184,8 @@ PHRASE_HOSTILE = [
     "He said, \"It's fine\" -- and left...",
     "\"Start quote ``Quoted'' and 'single' «guillemets» „low“ ‘curly’ “double” ‛odd′",
     "I can't, won't, shouldn't; you're gonna wanna gimme lemme gotta 'tis 'Twas d'ye more'n CANNOT",
+    "gİmme gımme GONNA Gotta lemme wanna\twanna. wannabe cannotx d'yE MORE'N ca\u212anot",
+    "²cannot cannot\u0301 \u203fgonna \u200dgotta 'ſ 'Ső 'ſtay x\u0301'm \u00b2's",
     "O'Neil's 'n' rock'n'roll o'clock ma'am we'll THEY'RE I'd I'M 'S ' ",
     "Wait... what?! (Really) [yes] {no} <maybe> -- fine--ok --- . . ..",
     "Visit https://example.com/a?b=1,c=2&d=%20 or me@example.org #tag $5.00 50% *star*",
