@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates csrc/tokenizer/python_text_tables.cpp: the character classes that Python's
-``str.split()`` and ``str.lower()`` use, for the native word tokenizers (whose ids must
-equal sentence-transformers' WhitespaceTokenizer / PhraseTokenizer, written in Python).
+``str.split()`` and ``str.lower()`` use, and those of the regular expressions of NLTK's word
+tokenizer, for the native word tokenizers (whose ids must equal sentence-transformers'
+WhitespaceTokenizer / PhraseTokenizer, written in Python).
 
     python scripts/gen_python_text_tables.py csrc/tokenizer/python_text_tables.cpp
 
@@ -10,7 +11,12 @@ equal sentence-transformers' WhitespaceTokenizer / PhraseTokenizer, written in P
   cased letter precedes it and none follows, skipping case-ignorable characters either
   side. Each code point is classed by asking ``str.lower()`` itself: ``c + "Σ"`` lowers to a
   final sigma exactly when c is cased and not case-ignorable; ``"A" + c + "Σ"`` exactly when
-  c is case-ignorable or cased.
+  c is case-ignorable or cased;
+- NLTK's word tokenizer runs most of its patterns with the ``regex`` package and its
+  contraction patterns with ``re``: ``\\w``, ``\\s``, ``\\d`` of ``regex`` and ``\\w`` of ``re``
+  (``\\s`` of ``re`` is ``str.isspace()``), and the non-ASCII code points that each engine's
+  case-insensitive matching equates with an ASCII letter, are found by running the engines
+  over every code point.
 
 Everything comes from the running Python (its Unicode version is written into the file);
 tests/python/test_word_tokenizer.py checks the committed file against this generator.
@@ -18,8 +24,11 @@ tests/python/test_word_tokenizer.py checks the committed file against this gener
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
+
+import regex
 
 FINAL = "\u03c2"
 
@@ -44,6 +53,31 @@ def case_ignorable(cp: int) -> bool:
     return ("A" + chr(cp) + "\u03a3").lower()[-1] == FINAL and not cased(cp)
 
 
+ALL = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
+def matching(engine, pattern: str) -> list[tuple[int, int]]:
+    """Ranges of the code points that ``pattern`` (one character) matches under ``engine``."""
+    hits = {ord(m.group()) for m in engine.finditer(pattern, ALL)}
+    return ranges(lambda c: c in hits)
+
+
+def folds(engine) -> list[tuple[int, int]]:
+    """(code point, ASCII lowercase letter) for each non-ASCII code point that ``(?i)``
+    matching of ``engine`` equates with that letter."""
+    out = []
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        out += [(ord(m.group()), ord(letter)) for m in engine.finditer("(?i)" + letter, ALL)
+                if ord(m.group()) >= 0x80]
+    return sorted(out)
+
+
+def emit_pairs(name: str, pairs: list[tuple[int, int]]) -> str:
+    body = ",\n".join(f"    {{0x{a:X}, '{chr(b)}'}}" for a, b in pairs)
+    return (f"const CaseFold {name}[] = {{\n{body}}};\n"
+            f"const size_t {name}Count = {len(pairs)};\n")
+
+
 def emit(name: str, rs: list[tuple[int, int]]) -> str:
     body = ",\n".join(f"    {{0x{a:X}, 0x{b:X}}}" for a, b in rs)
     return (f"const CodeRange {name}[] = {{\n{body}}};\n"
@@ -59,6 +93,13 @@ def main(path: str) -> None:
         + emit("kSpace", ranges(lambda c: chr(c).isspace())) + "\n"
         + emit("kCased", ranges(cased)) + "\n"
         + emit("kCaseIgnorable", ranges(case_ignorable)) + "\n"
+        f"// The regex package {regex.__version__}.\n"
+        + emit("kRegexWord", matching(regex, r"\w")) + "\n"
+        + emit("kRegexSpace", matching(regex, r"\s")) + "\n"
+        + emit("kRegexDigit", matching(regex, r"\d")) + "\n"
+        + emit("kReWord", matching(re, r"\w")) + "\n"
+        + emit_pairs("kRegexFold", folds(regex)) + "\n"
+        + emit_pairs("kReFold", folds(re)) + "\n"
         "}  // namespace fastsbert::tok::python_text::tables\n"
     )
     with open(path, "w", encoding="utf-8") as fh:

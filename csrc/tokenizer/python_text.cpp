@@ -9,16 +9,20 @@ namespace fastsbert::tok::python_text {
 
 namespace {
 
-bool in(const CodeRange* table, size_t count, char32_t cp) {
+}  // namespace
+
+bool in_class(const CodeRange* table, size_t count, char32_t cp) {
   const CodeRange* end = table + count;
   const CodeRange* it = std::upper_bound(table, end, static_cast<uint32_t>(cp),
                                          [](uint32_t c, const CodeRange& r) { return c < r.first; });
   return it != table && cp <= (it - 1)->last;
 }
 
-bool cased(char32_t cp) { return in(tables::kCased, tables::kCasedCount, cp); }
+namespace {
+
+bool cased(char32_t cp) { return in_class(tables::kCased, tables::kCasedCount, cp); }
 bool case_ignorable(char32_t cp) {
-  return in(tables::kCaseIgnorable, tables::kCaseIgnorableCount, cp);
+  return in_class(tables::kCaseIgnorable, tables::kCaseIgnorableCount, cp);
 }
 
 constexpr char32_t kCapitalSigma = 0x03A3, kSmallSigma = 0x03C3, kFinalSigma = 0x03C2;
@@ -37,7 +41,7 @@ bool final_sigma(const std::u32string& s, size_t at) {
 
 bool is_space(char32_t cp) {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
-  return in(tables::kSpace, tables::kSpaceCount, cp);
+  return in_class(tables::kSpace, tables::kSpaceCount, cp);
 }
 
 void split_whitespace(std::string_view text, std::vector<std::string_view>& out) {

@@ -15,6 +15,13 @@ struct CodeRange {
   uint32_t first, last;  // inclusive
 };
 
+// A non-ASCII code point that a regex engine's case-insensitive matching equates with an
+// ASCII lowercase letter.
+struct CaseFold {
+  uint32_t cp;
+  char letter;
+};
+
 namespace tables {
 extern const CodeRange kSpace[];
 extern const size_t kSpaceCount;
@@ -22,10 +29,17 @@ extern const CodeRange kCased[];
 extern const size_t kCasedCount;
 extern const CodeRange kCaseIgnorable[];
 extern const size_t kCaseIgnorableCount;
+extern const CodeRange kRegexWord[], kRegexSpace[], kRegexDigit[], kReWord[];
+extern const size_t kRegexWordCount, kRegexSpaceCount, kRegexDigitCount, kReWordCount;
+extern const CaseFold kRegexFold[], kReFold[];
+extern const size_t kRegexFoldCount, kReFoldCount;
 }  // namespace tables
 
 // str.isspace() of one code point.
 bool is_space(char32_t cp);
+
+// Membership of a code point in a generated class.
+bool in_class(const CodeRange* table, size_t count, char32_t cp);
 
 // str.split() with no argument: the pieces of valid UTF-8 `text` between runs of spaces.
 void split_whitespace(std::string_view text, std::vector<std::string_view>& out);

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/parallel.h"
 #include "fastsbert/tokenizer.h"
+#include "tokenizer/nltk_words.h"
 #include "tokenizer/python_text.h"
 #include "tokenizer/utf8.h"
 
@@ -33,12 +34,52 @@ std::vector<std::string> string_list(const json::Value& root, std::string_view k
   return out;
 }
 
+// Python's str.count: non-overlapping occurrences of non-empty `sep`.
+size_t count_of(std::string_view word, std::string_view sep) {
+  size_t n = 0;
+  for (size_t at = word.find(sep); at != std::string_view::npos; at = word.find(sep, at + sep.size())) ++n;
+  return n;
+}
+
 }  // namespace
 
+// PhraseTokenizer's phrases: vocabulary words holding the separator (never doubled) that
+// join at most max_ngram_length words.
+void WordTokenizer::read_phrases(const json::Value& root, const std::string& path,
+                                 const std::vector<std::string>& vocab, WordTokenizer& t) {
+  t.phrase_ = true;
+  t.ngram_separator_ = "_";
+  if (const json::Value* v = root.find("ngram_separator")) {
+    if (v->is_null()) t.ngram_separator_.clear();
+    else if (v->is_string()) t.ngram_separator_ = v->as_string();
+    else throw CorruptFile("corrupt " + path + ": \"ngram_separator\" must be a string or null");
+  }
+  double max_length = 5;
+  if (const json::Value* v = root.find("max_ngram_length")) {
+    if (!v->is_number()) throw CorruptFile("corrupt " + path + ": \"max_ngram_length\" must be a number");
+    max_length = v->as_double();
+  }
+  const std::string& sep = t.ngram_separator_;
+  if (sep.empty()) return;  // "" joins nothing: every word holds it doubled
+  std::unordered_set<size_t> lengths;
+  for (const std::string& word : vocab) {
+    const size_t words = count_of(word, sep) + 1;
+    if (words < 2 || word.find(sep + sep) != std::string::npos ||
+        static_cast<double>(words) > max_length) {
+      continue;
+    }
+    t.phrases_.insert(word);
+    lengths.insert(words);
+  }
+  t.phrase_lengths_.assign(lengths.begin(), lengths.end());
+  std::sort(t.phrase_lengths_.rbegin(), t.phrase_lengths_.rend());
+}
+
 WordTokenizer WordTokenizer::from_file(const std::string& path, const std::string& type) {
-  if (type != "whitespace") {
-    throw UnsupportedTokenizer(path + ": the native tokenizer runs WhitespaceTokenizer; "
-                               "word tokenizer type \"" + type + "\" is not supported");
+  if (type != "whitespace" && type != "phrase") {
+    throw UnsupportedTokenizer(path + ": the native tokenizer runs WhitespaceTokenizer and "
+                               "PhraseTokenizer; word tokenizer type \"" + type +
+                               "\" is not supported");
   }
   json::Value root;
   try {
@@ -60,6 +101,7 @@ WordTokenizer WordTokenizer::from_file(const std::string& path, const std::strin
     if (!v->is_bool()) throw CorruptFile("corrupt " + path + ": \"do_lower_case\" must be true or false");
     t.lower_case_ = v->as_bool();
   }
+  if (type == "phrase") read_phrases(root, path, vocab, t);
   return t;
 }
 
@@ -71,6 +113,53 @@ int64_t WordTokenizer::lookup(std::string_view word) const {
 }
 
 void WordTokenizer::encode(std::string_view text, std::vector<int64_t>& out) const {
+  if (phrase_) encode_phrase(text, out);
+  else encode_whitespace(text, out);
+}
+
+void WordTokenizer::merge_phrases(std::vector<std::string>& tokens) const {
+  std::string joined;
+  for (size_t n : phrase_lengths_) {
+    for (size_t i = 0; i + n <= tokens.size(); ++i) {
+      joined = tokens[i];
+      for (size_t k = 1; k < n; ++k) joined.append(ngram_separator_).append(tokens[i + k]);
+      std::string merged;
+      if (phrases_.count(joined)) {
+        merged = joined;
+      } else {
+        std::string lowered = python_text::lower(joined);
+        if (!phrases_.count(lowered)) continue;
+        merged = std::move(lowered);
+      }
+      tokens[i] = std::move(merged);
+      tokens.erase(tokens.begin() + static_cast<std::ptrdiff_t>(i + 1),
+                   tokens.begin() + static_cast<std::ptrdiff_t>(i + n));
+    }
+  }
+}
+
+void WordTokenizer::encode_phrase(std::string_view text, std::vector<int64_t>& out) const {
+  // PhraseTokenizer neither lowercases the text (do_lower_case is kept, unused) nor
+  // strips before the lowercase lookup: the word as is, lowercased, then stripped of ASCII
+  // punctuation; a stop word at any step drops the word.
+  std::vector<std::string> tokens = nltk_word_tokenize(text);
+  merge_phrases(tokens);
+  for (const std::string& token : tokens) {
+    int64_t id = lookup(token);
+    if (id == kUnknown) {
+      const std::string lowered = python_text::lower(token);
+      id = lookup(lowered);
+      if (id == kUnknown) {
+        const std::string_view stripped = python_text::strip_ascii_punctuation(lowered);
+        id = lookup(stripped);
+        if (stripped.empty() && id >= 0) id = kUnknown;
+      }
+    }
+    if (id >= 0) out.push_back(id);
+  }
+}
+
+void WordTokenizer::encode_whitespace(std::string_view text, std::vector<int64_t>& out) const {
   std::string lowered;
   if (lower_case_) {
     lowered = python_text::lower(text);

@@ -24,7 +24,6 @@ from .long_text import (
 )
 from .export_format import read_config
 from .prepare import prepare_model
-from .word_tokenizer import word_tokenizer_fallback
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
@@ -184,9 +183,6 @@ class Encoder:
         """HF ``tokenizers`` for a tokenizer.json the native tokenizer cannot run, else None."""
         if self._core.has_tokenizer:  # tokenizer.json, a word tokenizer or a static model
             return None
-        reason = self._core.tokenizer_unavailable_reason
-        if (words := word_tokenizer_fallback(self.model_dir, reason)) is not None:
-            return words
         path = self.model_dir / "tokenizer.json"
         if not path.is_file():
             raise FileNotFoundError(f"model directory {self.model_dir} has no tokenizer.json")

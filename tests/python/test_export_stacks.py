@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -97,11 +96,9 @@ def test_word_tokenizer_stacks(kind, stack, tmp_path):
     assert got.shape == (len(TEXTS), cfg["dim"])
     want = theirs.encode(TEXTS)
     assert _min_cos(got, want) >= MIN_COS
-    # End to end: the engine's word tokenizer (native for whitespace; sentence-transformers'
-    # own class for phrases) feeds the same graph.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the phrase fallback warns once
-        enc = fastsbert.Encoder(out)
+    # End to end: the engine's native word tokenizer feeds the same graph.
+    enc = fastsbert.Encoder(out)
+    assert enc.native_tokenizer
     assert _min_cos(enc.encode(TEXTS, batch_size=3), want) >= MIN_COS
 
 

@@ -1,5 +1,6 @@
 """Word-tokenizer models (WordEmbeddings / BoW input) at inference: the native
-WhitespaceTokenizer gives sentence-transformers' ids, hostile text included, and an exported
+WhitespaceTokenizer and PhraseTokenizer give sentence-transformers' ids, hostile text
+included, and an exported
 directory (tokenizer config + ONNX graph + fastsbert.json "word_tokenizer") encodes as
 sentence-transformers' WordEmbeddings + Pooling does."""
 
@@ -99,6 +100,7 @@ def _exported(tmp_path: Path, tokenizer, max_seq_length: int | None, kind: str =
 
 
 def test_python_text_tables_are_fresh(tmp_path):
+    pytest.importorskip("regex")  # the generator reads NLTK's regex engine
     fresh = tmp_path / "python_text_tables.cpp"
     subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "gen_python_text_tables.py"),
                     str(fresh)], check=True)
@@ -176,9 +178,86 @@ def test_bad_word_tokenizer_config(tmp_path):
         _core.Encoder(str(out))
 
 
-def test_phrase_model_runs_through_sentence_transformers(tmp_path):
-    """PhraseTokenizer (NLTK word splitting + n-gram phrases) is not native: Encoder warns
-    and tokenizes with sentence-transformers' own class; ids and vectors match."""
+PHRASE_HOSTILE = [
+    "",
+    "   \t\n ",
+    "He said, \"It's fine\" -- and left...",
+    "\"Start quote ``Quoted'' and 'single' «guillemets» „low“ ‘curly’ “double” ‛odd′",
+    "I can't, won't, shouldn't; you're gonna wanna gimme lemme gotta 'tis 'Twas d'ye more'n CANNOT",
+    "gİmme gımme GONNA Gotta lemme wanna\twanna. wannabe cannotx d'yE MORE'N ca\u212anot",
+    "²cannot cannot\u0301 \u203fgonna \u200dgotta 'ſ 'Ső 'ſtay x\u0301'm \u00b2's",
+    "O'Neil's 'n' rock'n'roll o'clock ma'am we'll THEY'RE I'd I'M 'S ' ",
+    "Wait... what?! (Really) [yes] {no} <maybe> -- fine--ok --- . . ..",
+    "Visit https://example.com/a?b=1,c=2&d=%20 or me@example.org #tag $5.00 50% *star*",
+    "1,000,000 and 3.14 and 12:30, 1:2 ratio: x,y 1,a",
+    "Ünïcödé café naïve straße İstanbul ΣΑΣ ٣,٤ ²,³ ½ 中文，标点。 ſ'ſ K'K",
+    "emoji 🤗🚀 👩\u200d👩\u200d👧 ✨word✨ \u2012figure\u2013en\u2014em\u2015bar",
+    "New York is big. new york city ice cream, State of the Art; NEW YORK CITY",
+    "the end.", "end. ) ' \"  ", "ends with comma,", "colon:\n", "a. b. c.\n", "x\x1c.\x1f",
+    "It ’s ’ quote’s end’ ’tis” »",
+]
+# Characters and pieces that reach every branch of NLTK's substitutions.
+FUZZ_POOL = list("aAcdDeilmMnNorRsStTvVwyYk  ''''\"\"``..,,::;!?-()[]{}<>*@#$%&_/0123456789"
+                 "\n\t\r\x0b\x1c\x85\xa0«»“”‘’„‛′\u017f\u0130\u0131\u212aé٣²½中🤗\u200b\u2028"
+                 "\u3000\u2012\u2015") + [
+    "n't", "N'T", "'s", "'ll", "'RE", "can", "not", "gon", "na", "wan", "'t", "is", "was",
+    "'ye", "more", "'n", "...", "--", "''", "http://x.com/a?b=c,d", "1,000", "3.5", "New", "York"]
+PHRASES = ["New_York", "new_york_city", "state_of_the_art", "ice_cream"]
+
+
+def _fuzz_texts(count: int) -> list[str]:
+    rng = np.random.default_rng(7)
+    return ["".join(FUZZ_POOL[i] for i in rng.integers(0, len(FUZZ_POOL), rng.integers(0, 30)))
+            for _ in range(count)]
+
+
+def _phrase_vocab(texts: list[str]) -> list[str]:
+    """Every other NLTK word of `texts` (so both hits and misses), lowercased and stripped
+    forms, and phrases of 2-4 consecutive words, some lowercased."""
+    from nltk import word_tokenize
+
+    vocab: dict[str, None] = {}
+    for n, text in enumerate(texts):
+        words = word_tokenize(text, preserve_line=True)
+        for i, w in enumerate(words):
+            if (i + n) % 2 == 0:
+                vocab.setdefault(w, None)
+            if i % 3 == 0:
+                vocab.setdefault(w.lower().strip("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), None)
+            if i % 5 == 0 and i + 2 <= len(words):
+                phrase = "_".join(words[i:i + 2 + (i + n) % 3])
+                vocab.setdefault(phrase.lower() if n % 2 else phrase, None)
+    vocab.update(dict.fromkeys(PHRASES))
+    return list(vocab)  # no repeats: the saved config keeps one of each
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_phrase_tokenizer_matches_sentence_transformers(tmp_path, lower):
+    """The native PhraseTokenizer (NLTK's word splitting, phrases, stop words) gives
+    sentence-transformers' ids on hostile text and on random strings built to reach every
+    substitution of NLTK's tokenizer."""
+    pytest.importorskip("nltk")
+    from sentence_transformers.sentence_transformer.modules.tokenizer import PhraseTokenizer
+
+    texts = PHRASE_HOSTILE + _texts()[:100] + _fuzz_texts(3000)
+    vocab = _phrase_vocab(texts)
+    tokenizer = PhraseTokenizer(vocab=vocab, stop_words=["the", "of", "'s", "is", "new_york"],
+                                do_lower_case=lower, max_ngram_length=3 if lower else 5)
+    out, _ = _exported(tmp_path, tokenizer, None, kind="phrase")
+    enc = fastsbert.Encoder(out, threads=2)
+    assert enc.native_tokenizer
+    ids, offsets = enc.tokenize(texts)
+    expected = [tokenizer.tokenize(t) for t in texts]
+    assert sum(map(len, expected)) > 5000
+    # a four-word phrase merges only when max_ngram_length allows it
+    assert any(vocab.index("state_of_the_art") in e for e in expected) != lower
+    for i, text in enumerate(texts):
+        assert ids[offsets[i]:offsets[i + 1]].tolist() == expected[i], text
+
+
+def test_phrase_model_matches_sentence_transformers(tmp_path):
+    """A PhraseTokenizer model encodes natively (nltk is not needed at run time): ids and
+    vectors equal sentence-transformers' WordEmbeddings + Pooling."""
     pytest.importorskip("nltk")
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings
@@ -186,21 +265,36 @@ def test_phrase_model_runs_through_sentence_transformers(tmp_path):
 
     from fastsbert import _core
 
-    vocab = _vocab() + ["New_York", "new_york_city", "state_of_the_art", "ice_cream"]
+    vocab = list(dict.fromkeys(_vocab() + PHRASES))
     tokenizer = PhraseTokenizer(vocab=vocab, do_lower_case=True)
-    out, table = _exported(tmp_path, tokenizer, None, kind="phrase")
-    core = _core.Encoder(str(out))
-    assert not core.has_tokenizer and "phrasetokenizer_config.json" in \
-        core.tokenizer_unavailable_reason
-    with pytest.warns(UserWarning, match="tokenizing with sentence-transformers"):
+    out, table = _exported(tmp_path, tokenizer, 7, kind="phrase")
+    assert _core.Encoder(str(out)).has_tokenizer
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         enc = fastsbert.Encoder(out, threads=1)
-    texts = _texts()[:60] + ["I love New York and new york city ice cream, state of the art!"]
+    texts = _texts()[:60] + PHRASE_HOSTILE + ["I love New York and new york city ice cream!"]
     ids, offsets = enc.tokenize(texts)
-    expected_ids = [tokenizer.tokenize(t) for t in texts]
+    expected_ids = [tokenizer.tokenize(t)[:7] for t in texts]
     assert [ids[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))] == expected_ids
     assert vocab.index("New_York") in expected_ids[-1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = SentenceTransformer(modules=[WordEmbeddings(tokenizer, table), Pooling(DIM, "mean")],
-                                  device="cpu")
+        ref = SentenceTransformer(
+            modules=[WordEmbeddings(tokenizer, table, max_seq_length=7), Pooling(DIM, "mean")],
+            device="cpu")
     np.testing.assert_allclose(enc.encode(texts), ref.encode(texts), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_phrase_tokenizer_config(tmp_path):
+    pytest.importorskip("nltk")
+    from sentence_transformers.sentence_transformer.modules.tokenizer import PhraseTokenizer
+
+    from fastsbert import _core
+
+    out, _ = _exported(tmp_path, PhraseTokenizer(vocab=["a_b"]), None, kind="phrase")
+    path = out / "phrasetokenizer_config.json"
+    config = json.loads(path.read_text())
+    for key, value in (("max_ngram_length", "5"), ("ngram_separator", 3)):
+        path.write_text(json.dumps({**config, key: value}))
+        with pytest.raises(ValueError, match=rf"corrupt .*phrasetokenizer_config\.json.*{key}"):
+            _core.Encoder(str(out))
