@@ -10,27 +10,31 @@ import warnings
 from pathlib import Path
 
 
-def export_transformer(st_dir: str | Path, graph: str | Path, *, output_name: str = "last_hidden_state",
-                       opset: int = 17, external_data: bool = False) -> Path:
-    """Writes the Transformer of ``st_dir`` (its root: config.json + weights) as an ONNX
-    graph at ``graph``; with ``external_data`` its weights go to ``<graph>_data``."""
+def _input_names(hf_dir: Path) -> list[str]:
+    """The graph inputs the Hub's ONNX files have for this model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    names = ["input_ids", "attention_mask"]
+    if "token_type_ids" in AutoTokenizer.from_pretrained(str(hf_dir)).model_input_names:
+        names.append("token_type_ids")
+    return names
+
+
+def _trace(model, output: str, names: list[str], graph: Path, *, output_name: str,
+           output_axes: dict, opset: int, external_data: bool) -> Path:
+    """Traces the Hugging Face ``model``'s ``output`` field, as a function of the inputs
+    ``names`` (positional), to ``graph`` with torch.onnx; with ``external_data`` its weights
+    go to ``<graph>_data``."""
     import onnx
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    st_dir, graph = Path(st_dir), Path(graph)
-    encoder = AutoModel.from_pretrained(str(st_dir), attn_implementation="eager").eval()
-    names = ["input_ids", "attention_mask"]
-    if "token_type_ids" in AutoTokenizer.from_pretrained(str(st_dir)).model_input_names:
-        names.append("token_type_ids")
-
-    class Tokens(torch.nn.Module):
+    class Graph(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = encoder
+            self.model = model
 
         def forward(self, *inputs):
-            return self.encoder(**dict(zip(names, inputs))).last_hidden_state
+            return getattr(self.model(**dict(zip(names, inputs))), output)
 
     ids = torch.randint(5, 100, (2, 7))
     sample = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
@@ -39,11 +43,11 @@ def export_transformer(st_dir: str | Path, graph: str | Path, *, output_name: st
     scratch = graph.with_name(graph.name + ".tmp.onnx")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Tokens().eval(), tuple(sample[n] for n in names), str(scratch),
+        torch.onnx.export(Graph().eval(), tuple(sample[n] for n in names), str(scratch),
                           input_names=names, output_names=[output_name], opset_version=opset,
                           dynamo=False,
                           dynamic_axes={**{n: {0: "batch_size", 1: "sequence_length"} for n in names},
-                                        output_name: {0: "batch_size", 1: "sequence_length"}})
+                                        output_name: output_axes})
     model = onnx.load(str(scratch))
     scratch.unlink()
     if external_data:
@@ -52,6 +56,19 @@ def export_transformer(st_dir: str | Path, graph: str | Path, *, output_name: st
     else:
         onnx.save_model(model, str(graph))
     return graph
+
+
+def export_transformer(st_dir: str | Path, graph: str | Path, *, output_name: str = "last_hidden_state",
+                       opset: int = 17, external_data: bool = False) -> Path:
+    """Writes the Transformer of ``st_dir`` (its root: config.json + weights) as an ONNX
+    graph at ``graph``; with ``external_data`` its weights go to ``<graph>_data``."""
+    from transformers import AutoModel
+
+    st_dir = Path(st_dir)
+    encoder = AutoModel.from_pretrained(str(st_dir), attn_implementation="eager").eval()
+    return _trace(encoder, "last_hidden_state", _input_names(st_dir), Path(graph),
+                  output_name=output_name, output_axes={0: "batch_size", 1: "sequence_length"},
+                  opset=opset, external_data=external_data)
 
 
 def with_onnx_graph(st_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
@@ -72,46 +89,14 @@ def export_classifier(hf_dir: str | Path, graph: str | Path, *, opset: int = 17,
     """Writes the sequence-classification model of ``hf_dir`` as the Hub's cross-encoder
     repositories hold it: inputs as :func:`export_transformer`'s, output ``logits``
     (batch, num_labels); with ``external_data`` its weights go to ``<graph>_data``."""
-    import onnx
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    hf_dir, graph = Path(hf_dir), Path(graph)
+    hf_dir = Path(hf_dir)
     model = AutoModelForSequenceClassification.from_pretrained(
         str(hf_dir), attn_implementation="eager").eval()
-    names = ["input_ids", "attention_mask"]
-    if "token_type_ids" in AutoTokenizer.from_pretrained(str(hf_dir)).model_input_names:
-        names.append("token_type_ids")
-
-    class Logits(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, *inputs):
-            return self.model(**dict(zip(names, inputs))).logits
-
-    ids = torch.randint(5, 100, (2, 7))
-    sample = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-              "token_type_ids": torch.zeros_like(ids)}
-    graph.parent.mkdir(parents=True, exist_ok=True)
-    scratch = graph.with_name(graph.name + ".tmp.onnx")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Logits().eval(), tuple(sample[n] for n in names), str(scratch),
-                          input_names=names, output_names=["logits"], opset_version=opset,
-                          dynamo=False,
-                          dynamic_axes={**{n: {0: "batch", 1: "sequence"} for n in names},
-                                        "logits": {0: "batch"}})
-    onnx_model = onnx.load(str(scratch))
-    scratch.unlink()
-    if external_data:
-        onnx.save_model(onnx_model, str(graph), save_as_external_data=True,
-                        all_tensors_to_one_file=True, location=graph.name + "_data",
-                        size_threshold=0)
-    else:
-        onnx.save_model(onnx_model, str(graph))
-    return graph
+    return _trace(model, "logits", _input_names(hf_dir), Path(graph),
+                  output_name="logits", output_axes={0: "batch_size"}, opset=opset,
+                  external_data=external_data)
 
 
 def with_classifier_graph(st_dir: str | Path, out_dir: str | Path, **kwargs) -> Path:
