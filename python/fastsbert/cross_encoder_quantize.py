@@ -75,31 +75,9 @@ def _feeds(model_dir: Path, pairs) -> list[dict[str, np.ndarray]]:
 def quantize_cross_encoder(model_dir: Path, out_path: Path, pairs) -> None:
     """Writes the int8 graph of ``model_dir/model.onnx`` to ``out_path`` with
     :mod:`fastsbert.quantize`'s recipe, calibrated on ``pairs``."""
-    import tempfile
-
     from . import quantize
 
-    q = quantize._quantization_modules()
-    feeds = _feeds(model_dir, pairs)
-
-    class Reader(q.CalibrationDataReader):
-        def __init__(self) -> None:
-            self._it = iter(feeds)
-
-        def get_next(self):
-            return next(self._it, None)
-
-        def rewind(self):
-            self._it = iter(feeds)
-
-    source = model_dir / "model.onnx"
-    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".smooth-") as tmp:
-        smoothed = Path(tmp) / "model.onnx"
-        down = set(quantize.down_projections(source))
-        quantize.smooth_activations(source, smoothed, iter(feeds),
-                                    [n for n in quantize.weight_products(source) if n not in down])
-        with quantize._quiet_root_logger():
-            quantize._quantize_static(q, smoothed, out_path, Reader())
+    quantize.build_int8(model_dir / "model.onnx", out_path, _feeds(model_dir, pairs))
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

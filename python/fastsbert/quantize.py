@@ -114,14 +114,28 @@ def _quantization_modules():
 
 
 def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> None:
-    """Writes the int8 graph of ``model_dir/model.onnx`` to ``out_path`` (see the table above):
-    SmoothQuant on the inputs of the products that are not down projections, then static
-    QDQ quantization of every product with a weight, calibrated on ``texts``."""
+    """Writes the int8 graph of ``model_dir/model.onnx`` to ``out_path`` (see the table above),
+    calibrated on ``texts``."""
+    # One text at a time: no padding, so pad positions never widen the activation ranges.
+    build_int8(model_dir / "model.onnx", out_path, list(single_row_feeds(model_dir, list(texts))))
+
+
+def build_int8(source: Path, out_path: Path, feeds: list[dict]) -> None:
+    """The int8 recipe on the float graph ``source``, calibrated on ``feeds`` (unpadded
+    graph feed dicts):
+
+    1. SmoothQuant on the inputs of the products that are not down projections;
+    2. each attention core becomes one ``Attention`` node (:mod:`fastsbert.graph_fusion`),
+       kept only if the graph's outputs are unchanged on a padded batch;
+    3. static QDQ quantization of every product with a weight;
+    4. bias adds folded into the integer products."""
     import tempfile
 
+    import onnx
+
+    from . import graph_fusion
+
     q = _quantization_modules()
-    # One text at a time: no padding, so pad positions never widen the activation ranges.
-    feeds = list(single_row_feeds(model_dir, list(texts)))
 
     class Reader(q.CalibrationDataReader):
         def __init__(self) -> None:
@@ -133,14 +147,29 @@ def quantize_int8(model_dir: Path, out_path: Path, texts: tuple[str, ...]) -> No
         def rewind(self):
             self._rows = iter(feeds)
 
-    source = model_dir / "model.onnx"
     with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".smooth-") as tmp:
         smoothed = Path(tmp) / "model.onnx"
         down = set(down_projections(source))
         smooth_activations(source, smoothed, iter(feeds),
                            [n for n in weight_products(source) if n not in down])
+        model = onnx.load(str(smoothed))
+        if graph_fusion.fuse_attention(model):
+            # An exact rewrite or none: a graph it would change keeps its own attention.
+            if graph_fusion.same_outputs(str(smoothed), model,
+                                         graph_fusion.padded_batch(feeds)) is None:
+                onnx.save(model, str(smoothed))
+        del model
         with _quiet_root_logger():
             _quantize_static(q, smoothed, out_path, Reader())
+    model = onnx.load(str(out_path))
+    graph_fusion.fold_quantized_bias(model)
+    onnx.save(model, str(out_path))
+
+
+def _nodes(model_path: Path):
+    import onnx
+
+    return onnx.load(str(model_path), load_external_data=False).graph.node
 
 
 def weight_products(model_path: Path) -> list[str]:
@@ -245,20 +274,22 @@ def _quiet_root_logger():
 
 
 def _quantize_static(q, source: Path, out_path: Path, reader) -> None:
+    weights = set(weight_products(source))
     q.quantize_static(
         str(source),
         str(out_path),
         reader,
         quant_format=q.QuantFormat.QDQ,
         op_types_to_quantize=["MatMul"],
+        # Only the products with a weight. Attention cores the fusion could not rewrite
+        # keep their activation x activation products in float32 (onnxruntime's
+        # MatMulConstBOnly option covers only its QOperator format, not QDQ).
+        nodes_to_exclude=[n.name for n in _nodes(source) if n.op_type == "MatMul" and n.name not in weights],
         per_channel=True,
         weight_type=q.QuantType.QInt8,
         activation_type=q.QuantType.QUInt8,
         calibrate_method=q.CalibrationMethod.MinMax,
         extra_options={
-            # Only products with a weight: the attention score products (activation x
-            # activation) stay in float32.
-            "MatMulConstBOnly": True,
             "WeightSymmetric": True,
             "ActivationSymmetric": False,
             # No Q/DQ pair on a product's output: ONNX Runtime then fuses DQ -> MatMul
