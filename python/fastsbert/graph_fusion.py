@@ -45,12 +45,16 @@ class _Graph:
         self.outputs = {o.name for o in graph.output}
 
     def const(self, name: str) -> np.ndarray | None:
-        """The value of an initializer or a Constant node's output, else None."""
+        """The value of an initializer or a Constant node's output, through Identity nodes
+        (the exporter writes equal weights once and the others as its Identity), else None."""
         from onnx import numpy_helper
 
+        node = self.producer.get(name)
+        while node is not None and node.op_type == "Identity":
+            name = node.input[0]
+            node = self.producer.get(name)
         if name in self.inits:
             return numpy_helper.to_array(self.inits[name])
-        node = self.producer.get(name)
         if node is not None and node.op_type == "Constant" and node.attribute:
             attr = node.attribute[0]
             if attr.name == "value":
@@ -278,7 +282,7 @@ def fold_quantized_bias(model) -> int:
             other = add.input[1] if add.input[0] == out else add.input[0]
             bias = g.const(other)
             width = g.const(b.input[0]).shape[1]
-            if other in g.inits and bias is not None and bias.shape == (width,) \
+            if bias is not None and bias.shape == (width,) \
                     and bias.dtype == np.float32:
                 inputs.append(other)
                 out = add.output[0]
