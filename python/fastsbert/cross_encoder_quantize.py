@@ -115,6 +115,15 @@ def format_figures(fig: dict) -> str:
             f"({fig['max_rel_diff']:.3f} of the logits' standard deviation)")
 
 
+# Recorded with each variant; one built by another recipe (an older fastsbert) is rebuilt
+# on next use where the directory is writable.
+INT8_RECIPE = ("SmoothQuant (alpha 0.5) on the inputs of the non-down-projection products, "
+               "attention cores fused into ONNX Attention, then static QDQ of the encoder's "
+               "MatMul weights (int8 per channel, uint8 activations, MinMax on the calibration "
+               "pairs), bias adds folded into MatMulIntegerToFloat; pooler and classification "
+               "head in float32")
+
+
 def add_int8(model_dir: str | os.PathLike, *, force: bool = False,
              min_spearman: float = MIN_SPEARMAN, max_rel_diff: float = MAX_REL_DIFF,
              rebuild: bool = False) -> dict:
@@ -129,6 +138,8 @@ def add_int8(model_dir: str | os.PathLike, *, force: bool = False,
                               "not writable (export the model to a writable directory)")
     with _dir_lock(model_dir):
         entry = read_variants(model_dir).get(dtypes.INT8)
+        if entry is not None and entry.get("recipe") != INT8_RECIPE:
+            force, entry = force or bool(entry.get("forced")), None
         if entry is not None and not rebuild and (entry.get("file") or not force):
             if not entry.get("file"):
                 raise GuardError(f"{model_dir}: the int8 variant was refused earlier "
@@ -160,10 +171,7 @@ def add_int8(model_dir: str | os.PathLike, *, force: bool = False,
                 "max_rel_diff_allowed": max_rel_diff,
                 "passed": passed,
                 "forced": bool(force and not passed),
-                "recipe": "SmoothQuant (alpha 0.5) on the inputs of the non-down-projection "
-                          "products, then static QDQ of the encoder's MatMul weights (int8 per "
-                          "channel, uint8 activations, MinMax on the calibration pairs); "
-                          "pooler and classification head in float32",
+                "recipe": INT8_RECIPE,
                 "onnxruntime": onnxruntime.__version__,
             }
             if entry["file"]:
@@ -182,12 +190,14 @@ def add_int8(model_dir: str | os.PathLike, *, force: bool = False,
 
 
 def ensure_int8(model_dir: Path, *, required: bool) -> None:
-    """Builds the int8 variant when it is not listed yet. ``required`` (dtype="int8"):
-    failures raise; otherwise (``auto``) a refusal or a missing export extra leaves
-    float32 in use."""
+    """Builds the int8 variant when it is not listed yet, or was built by another recipe
+    and the directory is writable. ``required`` (dtype="int8"): failures raise; otherwise
+    (``auto``) a refusal or a missing export extra leaves float32 in use."""
     try:
         entry = read_variants(model_dir).get(dtypes.INT8)
     except (OSError, ValueError):
+        entry = None
+    if entry is not None and entry.get("recipe") != INT8_RECIPE and os.access(model_dir, os.W_OK):
         entry = None
     if entry is not None and (entry.get("file") or not required):
         return

@@ -323,11 +323,14 @@ _BUILDERS = {
     dtypes.FLOAT16: lambda model_dir, out, texts: convert_float16(model_dir, out),
 }
 
+# Each variant records the recipe that built it; one built by another recipe (an older
+# fastsbert) is rebuilt on next use where the directory is writable.
 _RECIPES = {
     dtypes.INT8: "SmoothQuant (alpha 0.5) on the inputs of the non-down-projection "
-                    "products, then static QDQ: MatMul weights int8 per channel, "
-                    "activations uint8 with MinMax scales from the calibration set; "
-                    "attention products, embeddings, LayerNorm, softmax, pooling and "
+                    "products, attention cores fused into ONNX Attention, then static QDQ: "
+                    "MatMul weights int8 per channel, activations uint8 with MinMax scales "
+                    "from the calibration set, bias adds folded into MatMulIntegerToFloat; "
+                    "attention, embeddings, LayerNorm, softmax, pooling and "
                     "normalisation in float32",
     dtypes.FLOAT16: "float16 weights and activations; LayerNorm, softmax and reductions "
                        "in float32; int64 inputs and float32 output unchanged",
@@ -400,6 +403,8 @@ def add_variant(
                               "not writable (export the model to a writable directory)")
     with _dir_lock(model_dir):
         entry = read_variants(model_dir).get(dtype)
+        if entry is not None and _stale(dtype, entry):
+            force, entry = force or bool(entry.get("forced")), None
         if entry is not None and not rebuild:
             if entry.get("file") or not force:
                 if not entry.get("file"):
@@ -463,14 +468,23 @@ def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
     return entry
 
 
+def _stale(dtype: str, entry: dict) -> bool:
+    """A variant built by a recipe other than this fastsbert's."""
+    return entry.get("recipe") != _RECIPES[dtype]
+
+
 def ensure_variant(model_dir: Path, dtype: str, *, required: bool) -> None:
-    """Creates the ``dtype`` variant of ``model_dir`` when it is not listed yet.
+    """Creates the ``dtype`` variant of ``model_dir`` when it is not listed yet, or was
+    built by another recipe and the directory is writable (a read-only directory keeps
+    what it has).
 
     ``required`` (the caller asked for this dtype): failures raise. Otherwise (``auto``)
     a variant that cannot be built or fails its guard leaves float32 in use."""
     try:
         entry = read_variants(model_dir).get(dtype)
     except (OSError, ValueError):
+        entry = None
+    if entry is not None and _stale(dtype, entry) and os.access(model_dir, os.W_OK):
         entry = None
     if entry is not None and (entry.get("file") or not required):
         return  # built (or, for auto, refused) before

@@ -222,6 +222,28 @@ def test_broken_quantization_is_refused(tiny_copy, monkeypatch, features):
     assert fastsbert.Encoder(tiny_copy, dtype="auto").dtype == "float32"
 
 
+def test_a_variant_from_another_recipe_is_rebuilt(tiny_copy, monkeypatch):
+    """An int8 file built by an older fastsbert (another recipe) is replaced on next use;
+    one built by this recipe is kept."""
+    quantize.add_variant(tiny_copy, "int8")
+    cfg_path = tiny_copy / "fastsbert.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["variants"]["int8"]["recipe"] = "an older recipe"
+    cfg_path.write_text(json.dumps(cfg))
+    (tiny_copy / "model.int8.onnx").write_bytes(b"not the current graph")
+
+    builds = []
+    real = quantize._BUILDERS["int8"]
+    monkeypatch.setitem(quantize._BUILDERS, "int8",
+                        lambda *a: builds.append(1) or real(*a))
+    assert fastsbert.Encoder(tiny_copy, dtype="int8").dtype == "int8"
+    entry = quantize.read_variants(tiny_copy)["int8"]
+    assert builds == [1] and entry["recipe"] == quantize._RECIPES["int8"] and entry["passed"]
+    assert (tiny_copy / "model.int8.onnx").read_bytes()[:4] != b"not "
+    fastsbert.Encoder(tiny_copy, dtype="int8")
+    assert builds == [1]
+
+
 def test_export_refuses_and_writes_nothing(tiny_st_model, tmp_path, monkeypatch):
     monkeypatch.setitem(quantize._BUILDERS, "int8", _broken_int8)
     full = quantize.calibration_texts()
