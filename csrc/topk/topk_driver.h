@@ -31,6 +31,9 @@ constexpr size_t kMinBlockCols = 64;
 // All-pairs tiles are kAllPairsBlockFactor column blocks wide: large enough that packing
 // and normalising (O(block * d)) is small next to the tile product (O(block^2 * d)).
 constexpr size_t kAllPairsBlockFactor = 3;
+// All-pairs sets whose two packed copies fit in this many bytes are packed once up front
+// instead of once per tile (64 MiB: about 21k rows of 384 floats).
+constexpr size_t kAllPairsPrepackBytes = 64u << 20;
 // Search processes queries in chunks of this many rows; each thread keeps a selection for
 // one chunk, so memory stays bounded whatever the number of queries.
 constexpr size_t kQueryChunk = 8192;

@@ -339,6 +339,34 @@ def test_community_detection_like_sentence_transformers(rng):
     assert [sorted(c) for c in got] == [sorted(int(m) for m in c) for c in want]
 
 
+def test_packing_once_or_per_tile_agree(rng, monkeypatch):
+    """Small sets are packed once before the all-pairs rounds, large ones per tile: both
+    give the same bits (an odd dimension, blocks of uneven panels, 1 to 3 threads)."""
+    x = with_duplicates(rng.standard_normal((1509, 97)).astype(np.float32), 13)
+    clustered_x = clustered(rng, 30, 20, 32, 0.35)
+
+    def run(threads):
+        return (
+            sim.topk(x, None, 17, threads=threads),
+            sim.topk(x, None, 5, metric="dot", threads=threads),
+            sim.paraphrase_mining_embeddings(x, top_k=3, max_pairs=500, as_arrays=True),
+            sim.community_detection(clustered_x, threshold=0.6, min_community_size=4),
+        )
+
+    for threads in (1, 2, 3):
+        monkeypatch.delenv("FASTSBERT_TOPK_PREPACK_BYTES", raising=False)
+        once = run(threads)
+        monkeypatch.setenv("FASTSBERT_TOPK_PREPACK_BYTES", "0")
+        per_tile = run(threads)
+        for a, b in zip(once[:3], per_tile[:3]):
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+        assert once[3] == per_tile[3]
+    monkeypatch.setenv("FASTSBERT_TOPK_PREPACK_BYTES", "lots")
+    with pytest.raises(ValueError, match="FASTSBERT_TOPK_PREPACK_BYTES"):
+        sim.topk(x, None, 3)
+
+
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("fn", ["search", "self", "pairs", "communities"])
 def test_rejects_float64(fn):
