@@ -171,12 +171,6 @@ def build_int8(source: Path, out_path: Path, feeds: list[dict]) -> None:
     onnx.save(model, str(out_path))
 
 
-def _nodes(model_path: Path):
-    import onnx
-
-    return onnx.load(str(model_path), load_external_data=False).graph.node
-
-
 def weight_products(model_path: Path) -> list[str]:
     """Names of the MatMul nodes whose second input is a weight (an initializer)."""
     import onnx
@@ -279,7 +273,10 @@ def _quiet_root_logger():
 
 
 def _quantize_static(q, source: Path, out_path: Path, reader) -> None:
-    weights = set(weight_products(source))
+    import onnx
+
+    graph = onnx.load(str(source), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
     q.quantize_static(
         str(source),
         str(out_path),
@@ -289,7 +286,8 @@ def _quantize_static(q, source: Path, out_path: Path, reader) -> None:
         # Only the products with a weight. Attention cores the fusion could not rewrite
         # keep their activation x activation products in float32 (onnxruntime's
         # MatMulConstBOnly option covers only its QOperator format, not QDQ).
-        nodes_to_exclude=[n.name for n in _nodes(source) if n.op_type == "MatMul" and n.name not in weights],
+        nodes_to_exclude=[n.name for n in graph.node
+                          if n.op_type == "MatMul" and n.input[1] not in weights],
         per_channel=True,
         weight_type=q.QuantType.QInt8,
         activation_type=q.QuantType.QUInt8,
