@@ -107,7 +107,14 @@ def test_python_text_tables_are_fresh(tmp_path):
     committed = (REPO_ROOT / "csrc" / "tokenizer" / "python_text_tables.cpp").read_text()
     if f"Unicode {__import__('unicodedata').unidata_version}" not in committed:
         pytest.skip("this Python has another Unicode version than the committed tables")
-    assert fresh.read_text() == committed
+    # The regex package's version is stamped in the file for the reader; a release that
+    # leaves its character classes alone must not fail the check, so the stamp is not compared.
+    assert _without_regex_stamp(fresh.read_text()) == _without_regex_stamp(committed)
+
+
+def _without_regex_stamp(text):
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith("// The regex package "))
 
 
 @pytest.mark.parametrize("lower,max_seq_length", [(False, None), (True, 5)])
