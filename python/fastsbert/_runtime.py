@@ -34,3 +34,22 @@ def onnxruntime_library() -> str:
         f"the installed onnxruntime package ({spec.submodule_search_locations[0]}) carries no "
         "libonnxruntime.so; reinstall onnxruntime or set FASTSBERT_ORT_LIBRARY"
     )
+
+
+def checking_session(model, *, optimize: bool = True):
+    """An onnxruntime CPU session (the Python API) for checking a graph while a model is
+    built or converted: ``model`` is a path or an ``onnx.ModelProto``.
+
+    Warnings are silenced: these graphs are probes, and onnxruntime's notes about unused
+    initializers or skipped fusions would only bury the error the caller reports. With
+    ``optimize=False`` the graph runs as written, so a check sees the nodes themselves and
+    not what ONNX Runtime's fusions made of them.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    source = os.fspath(model) if isinstance(model, (str, os.PathLike)) else model.SerializeToString()
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import dtypes
+from ._runtime import checking_session
 from .cross_encoder_format import (
     OUTPUT_NAME,
     activation_name,
@@ -132,7 +133,6 @@ def export_cross_encoder(
 
 def _write_export(src: Path, tmp: Path, max_length: int | None, opset: int) -> None:
     import onnx
-    import onnxruntime as ort
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -187,7 +187,7 @@ def _write_export(src: Path, tmp: Path, max_length: int | None, opset: int) -> N
     onnx.save_model(graph, str(path))
     onnx.checker.check_model(graph, full_check=True)
     del graph
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = checking_session(path)
     got = session.run([OUTPUT_NAME], {k: v.numpy() for k, v in sample.items()})[0]
     if not np.allclose(got, expected, atol=_EXPORT_ATOL, rtol=1e-4):
         raise RuntimeError(f"the ONNX graph of {src} disagrees with the torch model by "

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import graft
+from ._runtime import checking_session
 from .cross_encoder_format import (
     OUTPUT_NAME,
     activation_name,
@@ -134,7 +135,6 @@ def _check_runs(dest: Path, source: Path, inputs: list[str], num_labels: int, pa
     """Runs the built graph once on two pairs of different lengths: it must give finite
     (2, 2L) rows, L being config.json's label count. Catches a graph that parsed but cannot
     run, and logits of another width than the shape declared."""
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
     encodings = Tokenizer.from_file(str(tokenizer)).encode_batch(
@@ -147,11 +147,8 @@ def _check_runs(dest: Path, source: Path, inputs: list[str], num_labels: int, pa
     feeds = {"input_ids": padded([e.ids for e in encodings], pad_id),
              "attention_mask": padded([[1] * len(e.ids) for e in encodings], 0),
              "token_type_ids": padded([e.type_ids for e in encodings], 0)}
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(dest), so, providers=["CPUExecutionProvider"])
+        session = checking_session(dest, optimize=False)
         got = session.run([OUTPUT_NAME], {k: feeds[k] for k in inputs})[0]
     except Exception as e:
         raise ValueError(f"{source}: the graph with the activation appended does not run "

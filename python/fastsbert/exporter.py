@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dtypes
+from ._runtime import checking_session
 from ._checks import check_int
 from .export_format import (
     CONFIG_NAME,
@@ -237,7 +238,6 @@ def _ort_optimize(path: Path, config: Any, sample: dict, expected) -> bool:
     and reproduces `expected` (the torch output on `sample`). Returns whether it did."""
     import numpy as np
     import onnx
-    import onnxruntime as ort
 
     try:
         from onnxruntime.transformers.optimizer import optimize_model
@@ -267,7 +267,7 @@ def _ort_optimize(path: Path, config: Any, sample: dict, expected) -> bool:
     optimized.save_model_to_file(str(candidate))
     try:
         onnx.checker.check_model(str(candidate), full_check=True)
-        session = ort.InferenceSession(str(candidate), providers=["CPUExecutionProvider"])
+        session = checking_session(candidate)
         got = session.run([OUTPUT_NAME], {k: v.numpy() for k, v in sample.items()})[0]
         cos = (got * expected).sum(-1) / (np.linalg.norm(got, axis=-1) * np.linalg.norm(expected, axis=-1))
         accepted = float(cos.min()) >= _OPTIMIZED_MIN_COSINE

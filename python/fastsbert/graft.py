@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._runtime import checking_session
 from .export_format import (
     ENCODER_INPUTS,
     MODEL_NAME,
@@ -451,7 +452,6 @@ def _check_runs(dest: Path, source: Path, inputs: list[str], width: int, pad_id:
                 tokenizer: Path) -> None:
     """Runs the grafted graph once on two texts of different lengths: it must give finite
     (2, width) vectors. Catches a graph that parsed but cannot run."""
-    import onnxruntime as ort
     from tokenizers import Tokenizer
 
     rows = [e.ids for e in Tokenizer.from_file(str(tokenizer)).encode_batch(
@@ -461,11 +461,8 @@ def _check_runs(dest: Path, source: Path, inputs: list[str], width: int, pad_id:
     mask = np.array([[1] * len(r) + [0] * (n - len(r)) for r in rows], dtype=np.int64)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids),
              PROMPT_LENGTH: np.zeros(1, np.int64)}
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(dest), so, providers=["CPUExecutionProvider"])
+        session = checking_session(dest, optimize=False)
         got = session.run([OUTPUT_NAME], {k: feeds[k] for k in inputs})[0]
     except Exception as e:
         raise ValueError(f"{source}: the graph with pooling grafted on does not run: {e}") from None

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._runtime import checking_session
+
 ATTENTION_OPSET = 23
 MS_DOMAIN = "com.microsoft"
 
@@ -342,14 +344,8 @@ def padded_batch(feeds: list[dict], rows: int = 8) -> dict:
 def same_outputs(reference, candidate, feed: dict, tolerance: float = 1e-4) -> str | None:
     """None when two graphs (paths or ModelProtos) give the same outputs on ``feed`` to
     ``tolerance`` (relative to the reference's largest value), else what differs."""
-    import onnxruntime as ort
-
     def run(model):
-        source = model if isinstance(model, str) else model.SerializeToString()
-        so = ort.SessionOptions()
-        so.log_severity_level = 3
-        sess = ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
-        return sess.run(None, feed)
+        return checking_session(model).run(None, feed)
 
     try:
         expected, got = run(reference), run(candidate)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _core, dtypes
-from ._runtime import onnxruntime_library
+from ._runtime import checking_session, onnxruntime_library
 from .export_format import read_config
 from .similarity import topk
 
@@ -99,10 +99,8 @@ def embed(model_dir: Path, dtype: str, texts: list[str]) -> np.ndarray:
 def _embed_float16_on_cpu(model_dir: Path, texts: list[str]) -> np.ndarray:
     """The float16 graph through onnxruntime's Python API on the CPU (the engine refuses
     float16 there), one text per call so no padding is involved."""
-    import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(model_dir / dtypes.VARIANT_FILES[dtypes.FLOAT16]),
-                                providers=["CPUExecutionProvider"])
+    sess = checking_session(model_dir / dtypes.VARIANT_FILES[dtypes.FLOAT16])
     return np.stack([sess.run(None, feeds)[0][0] for feeds in single_row_feeds(model_dir, texts)])
 
 

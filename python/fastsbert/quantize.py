@@ -79,6 +79,7 @@ from pathlib import Path
 import numpy as np
 
 from . import dtypes
+from ._runtime import checking_session
 from .export_format import CONFIG_NAME as CONFIG_FILE
 from .guard import (
     MIN_MEAN_COSINE,
@@ -211,7 +212,6 @@ def smooth_activations(model_path: Path, out_path: Path, feeds, node_names: list
     s_j = max|x_j|^alpha / max|w_j|^(1 - alpha), max|x_j| over the calibration ``feeds``
     (input dicts). Products reading the same x share one Mul and one s."""
     import onnx
-    import onnxruntime as ort
     from onnx import helper, numpy_helper
 
     model = onnx.load(str(model_path))
@@ -229,9 +229,7 @@ def smooth_activations(model_path: Path, out_path: Path, feeds, node_names: list
     probe.CopyFrom(model)
     for x in groups:
         probe.graph.output.append(helper.make_tensor_value_info(x, onnx.TensorProto.FLOAT, None))
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = checking_session(probe, optimize=False)
     names = list(groups)
     amax: dict[str, np.ndarray] = {}
     for feed in feeds:
