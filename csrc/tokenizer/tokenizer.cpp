@@ -276,44 +276,48 @@ std::vector<int64_t> Tokenizer::encode(std::string_view text, size_t max_length)
   return out;
 }
 
-void Tokenizer::encode_batch_csr(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
-                                 std::vector<int64_t>& offsets, size_t max_length, int threads,
-                                 const CancelToken* cancel) const {
+namespace {
+
+void check_threads(int threads) {
   if (threads < 0) {
     throw InvalidArgument("threads must be >= 0 (0: all available CPUs), got " +
                           std::to_string(threads));
   }
-  const size_t n = texts.size();
+}
+
+// Encodes items 0..n-1 into CSR rows: `ids` (and `type_ids` when given) concatenated,
+// `offsets` n + 1 row boundaries. Blocks of `per_block` items are handed out in order to the
+// workers; each block keeps its own output, so the rows come out in input order whatever
+// the thread count. `encode(i, ids, types, scratch)` appends item i's tokens (and their type
+// ids when `type_ids` is given); an error is rethrown naming the item ("text 3: ...").
+template <class Scratch, class Encode>
+void encode_rows_csr(size_t n, size_t per_block, const char* item, int threads,
+                     const CancelToken* cancel, std::vector<int64_t>& ids,
+                     std::vector<int64_t>* type_ids, std::vector<int64_t>& offsets,
+                     Encode encode) {
   ids.clear();
+  if (type_ids) type_ids->clear();
   offsets.assign(1, 0);
   offsets.reserve(n + 1);
   if (n == 0) return;
-  // Blocks of texts are handed out in order; each block keeps its own output.
-  constexpr size_t kTextsPerBlock = 256;
-  const size_t nblocks = (n + kTextsPerBlock - 1) / kTextsPerBlock;
   struct Block {
-    std::vector<int64_t> ids;
-    std::vector<int64_t> lengths;
+    std::vector<int64_t> ids, types, lengths;
   };
-  struct Scratch {
-    Workspace ws;
-    std::vector<int32_t> ids;
-  };
+  const size_t nblocks = (n + per_block - 1) / per_block;
   std::vector<Block> blocks(nblocks);
   std::vector<Scratch> scratch(parallel_workers(nblocks, threads));
   parallel_for(nblocks, threads, cancel, [&](size_t b, size_t worker) {
     Block& blk = blocks[b];
-    Scratch& sc = scratch[worker];
-    const size_t lo = b * kTextsPerBlock, hi = std::min(n, lo + kTextsPerBlock);
+    const size_t lo = b * per_block, hi = std::min(n, lo + per_block);
     blk.lengths.reserve(hi - lo);
     for (size_t i = lo; i < hi; ++i) {
       const size_t before = blk.ids.size();
       try {
-        impl_->encode_into(texts[i], max_length, blk.ids, sc.ids, sc.ws);
+        encode(i, blk.ids, blk.types, scratch[worker]);
       } catch (const InvalidArgument& e) {
-        throw InvalidArgument("text " + std::to_string(i) + ": " + e.what());
+        throw InvalidArgument(std::string(item) + " " + std::to_string(i) + ": " + e.what());
       } catch (const std::exception& e) {
-        throw Error("text " + std::to_string(i) + ": " + e.what());
+        throw Error(std::string(item) + " " + std::to_string(i) + ": " + e.what());
       }
       blk.lengths.push_back(static_cast<int64_t>(blk.ids.size() - before));
     }
@@ -321,10 +325,29 @@ void Tokenizer::encode_batch_csr(const std::vector<std::string_view>& texts, std
   size_t total = 0;
   for (const auto& blk : blocks) total += blk.ids.size();
   ids.reserve(total);
+  if (type_ids) type_ids->reserve(total);
   for (const auto& blk : blocks) {
     ids.insert(ids.end(), blk.ids.begin(), blk.ids.end());
+    if (type_ids) type_ids->insert(type_ids->end(), blk.types.begin(), blk.types.end());
     for (int64_t len : blk.lengths) offsets.push_back(offsets.back() + len);
   }
+}
+
+}  // namespace
+
+void Tokenizer::encode_batch_csr(const std::vector<std::string_view>& texts, std::vector<int64_t>& ids,
+                                 std::vector<int64_t>& offsets, size_t max_length, int threads,
+                                 const CancelToken* cancel) const {
+  check_threads(threads);
+  struct Scratch {
+    Workspace ws;
+    std::vector<int32_t> ids;
+  };
+  encode_rows_csr<Scratch>(
+      texts.size(), /*per_block=*/256, "text", threads, cancel, ids, nullptr, offsets,
+      [&](size_t i, std::vector<int64_t>& out, std::vector<int64_t>&, Scratch& sc) {
+        impl_->encode_into(texts[i], max_length, out, sc.ids, sc.ws);
+      });
 }
 
 void Tokenizer::encode_pair_batch_csr(const std::vector<std::string_view>& first,
@@ -332,10 +355,7 @@ void Tokenizer::encode_pair_batch_csr(const std::vector<std::string_view>& first
                                       std::vector<int64_t>& ids, std::vector<int64_t>& type_ids,
                                       std::vector<int64_t>& offsets, size_t max_length,
                                       int threads, const CancelToken* cancel) const {
-  if (threads < 0) {
-    throw InvalidArgument("threads must be >= 0 (0: all available CPUs), got " +
-                          std::to_string(threads));
-  }
+  check_threads(threads);
   if (first.size() != second.size()) {
     throw InvalidArgument("pairs: " + std::to_string(first.size()) + " first texts but " +
                           std::to_string(second.size()) + " second texts");
@@ -343,50 +363,16 @@ void Tokenizer::encode_pair_batch_csr(const std::vector<std::string_view>& first
   if (!impl_->post.pair_error.empty()) {
     throw Error("cannot encode text pairs: " + impl_->post.pair_error);
   }
-  const size_t n = first.size();
-  ids.clear();
-  type_ids.clear();
-  offsets.assign(1, 0);
-  offsets.reserve(n + 1);
-  if (n == 0) return;
-  constexpr size_t kPairsPerBlock = 128;
-  const size_t nblocks = (n + kPairsPerBlock - 1) / kPairsPerBlock;
-  struct Block {
-    std::vector<int64_t> ids, types, lengths;
-  };
   struct Scratch {
     Workspace ws;
     std::vector<int32_t> a, b;
   };
-  std::vector<Block> blocks(nblocks);
-  std::vector<Scratch> scratch(parallel_workers(nblocks, threads));
-  parallel_for(nblocks, threads, cancel, [&](size_t blk_index, size_t worker) {
-    Block& blk = blocks[blk_index];
-    Scratch& sc = scratch[worker];
-    const size_t lo = blk_index * kPairsPerBlock, hi = std::min(n, lo + kPairsPerBlock);
-    blk.lengths.reserve(hi - lo);
-    for (size_t i = lo; i < hi; ++i) {
-      const size_t before = blk.ids.size();
-      try {
-        impl_->encode_pair_into(first[i], second[i], max_length, blk.ids, blk.types, sc.a, sc.b,
-                                sc.ws);
-      } catch (const InvalidArgument& e) {
-        throw InvalidArgument("pair " + std::to_string(i) + ": " + e.what());
-      } catch (const std::exception& e) {
-        throw Error("pair " + std::to_string(i) + ": " + e.what());
-      }
-      blk.lengths.push_back(static_cast<int64_t>(blk.ids.size() - before));
-    }
-  });
-  size_t total = 0;
-  for (const auto& blk : blocks) total += blk.ids.size();
-  ids.reserve(total);
-  type_ids.reserve(total);
-  for (const auto& blk : blocks) {
-    ids.insert(ids.end(), blk.ids.begin(), blk.ids.end());
-    type_ids.insert(type_ids.end(), blk.types.begin(), blk.types.end());
-    for (int64_t len : blk.lengths) offsets.push_back(offsets.back() + len);
-  }
+  // Smaller blocks than single texts: a pair is about twice the work.
+  encode_rows_csr<Scratch>(
+      first.size(), /*per_block=*/128, "pair", threads, cancel, ids, &type_ids, offsets,
+      [&](size_t i, std::vector<int64_t>& out, std::vector<int64_t>& types, Scratch& sc) {
+        impl_->encode_pair_into(first[i], second[i], max_length, out, types, sc.a, sc.b, sc.ws);
+      });
 }
 
 size_t Tokenizer::num_special_tokens_pair() const { return impl_->post.pair_added(); }
