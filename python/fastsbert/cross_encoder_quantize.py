@@ -12,27 +12,21 @@ recorded in fastsbert.json (``variants.int8``) so that ``auto`` never picks it.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import uuid
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import _core, dtypes
 from ._runtime import onnxruntime_library
-from .export_format import CONFIG_NAME as CONFIG_FILE
 from .export_format import CROSS_ENCODER_KIND as KIND
 from .export_format import read_config
-from .guard import GuardError, calibration_texts
-from .quantize import _dir_lock, _write_config, read_variants
+from .guard import calibration_texts
+from .quantize import VariantGuard, add_guarded, ensure_guarded
 
 # Guard thresholds (see the module docstring).
 MIN_SPEARMAN = 0.98
 MAX_REL_DIFF = 0.35
-INT8_FILE = dtypes.VARIANT_FILES[dtypes.INT8]
 
 
 def calibration_pairs() -> list[tuple[str, str]]:
@@ -136,77 +130,32 @@ def add_int8(model_dir: str | os.PathLike, *, force: bool = False,
     if not os.access(model_dir, os.W_OK):
         raise PermissionError(f"cannot add the int8 variant to {model_dir}: the directory is "
                               "not writable (export the model to a writable directory)")
-    with _dir_lock(model_dir):
-        entry = read_variants(model_dir).get(dtypes.INT8)
-        if entry is not None and entry.get("recipe") != INT8_RECIPE:
-            force, entry = force or bool(entry.get("forced")), None
-        if entry is not None and not rebuild and (entry.get("file") or not force):
-            if not entry.get("file"):
-                raise GuardError(f"{model_dir}: the int8 variant was refused earlier "
-                                 f"({format_figures(entry)}); pass force=True to keep it anyway")
-            return entry
-        import onnxruntime
+    return add_guarded(model_dir, dtypes.INT8, _guard(min_spearman, max_rel_diff),
+                       force=force, rebuild=rebuild)
 
+
+def _guard(min_spearman: float, max_rel_diff: float) -> VariantGuard:
+    """Logits of the calibration pairs, float32 against the candidate."""
+
+    def judge(model_dir: Path, scratch: Path) -> dict:
         pairs = calibration_pairs()
-        scratch = model_dir / f".int8-tmp-{uuid.uuid4().hex}"
-        scratch.mkdir()
-        try:
-            for f in model_dir.iterdir():
-                if f.is_file() and f.name not in (CONFIG_FILE, INT8_FILE) \
-                        and not f.name.startswith("."):
-                    os.symlink(f.resolve(), scratch / f.name)
-            candidate = scratch / INT8_FILE
-            quantize_cross_encoder(model_dir, candidate, pairs)
-            cfg = read_config(model_dir)
-            trial = {**cfg, "variants": {dtypes.INT8: {"file": INT8_FILE, "passed": False}}}
-            (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
-            fig = score_agreement(_logits(model_dir, dtypes.FLOAT32, pairs),
-                                  _logits(scratch, dtypes.INT8, pairs))
-            passed = fig["spearman"] >= min_spearman and fig["max_rel_diff"] <= max_rel_diff
-            entry = {
-                "file": INT8_FILE if (passed or force) else None,
-                **fig,
-                "pairs": len(pairs),
-                "min_spearman": min_spearman,
+        fig = score_agreement(_logits(model_dir, dtypes.FLOAT32, pairs),
+                              _logits(scratch, dtypes.INT8, pairs))
+        return {**fig, "pairs": len(pairs), "min_spearman": min_spearman,
                 "max_rel_diff_allowed": max_rel_diff,
-                "passed": passed,
-                "forced": bool(force and not passed),
-                "recipe": INT8_RECIPE,
-                "onnxruntime": onnxruntime.__version__,
-            }
-            if entry["file"]:
-                os.replace(candidate, model_dir / INT8_FILE)
-            cfg = read_config(model_dir)
-            cfg.setdefault("variants", {})[dtypes.INT8] = entry
-            _write_config(model_dir, cfg)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    if not passed and not force:
-        raise GuardError(f"refused the int8 variant of {model_dir}: {format_figures(entry)}; "
-                         f"the thresholds are Spearman >= {min_spearman} and a difference of "
-                         f"at most {max_rel_diff} standard deviations. Use float32, or pass "
-                         "force=True to keep it anyway")
-    return entry
+                "passed": fig["spearman"] >= min_spearman and fig["max_rel_diff"] <= max_rel_diff}
+
+    return VariantGuard(
+        recipe=INT8_RECIPE,
+        build=lambda model_dir, out: quantize_cross_encoder(model_dir, out, calibration_pairs()),
+        judge=judge,
+        describe=format_figures,
+        thresholds=f"Spearman >= {min_spearman} and a difference of at most {max_rel_diff} "
+                   "standard deviations",
+    )
 
 
 def ensure_int8(model_dir: Path, *, required: bool) -> None:
-    """Builds the int8 variant when it is not listed yet, or was built by another recipe
-    and the directory is writable. ``required`` (dtype="int8"): failures raise; otherwise
-    (``auto``) a refusal or a missing export extra leaves float32 in use."""
-    try:
-        entry = read_variants(model_dir).get(dtypes.INT8)
-    except (OSError, ValueError):
-        entry = None
-    if entry is not None and entry.get("recipe") != INT8_RECIPE and os.access(model_dir, os.W_OK):
-        entry = None
-    if entry is not None and (entry.get("file") or not required):
-        return
-    try:
-        add_int8(model_dir)
-    except GuardError:
-        if required:
-            raise
-    except (ImportError, PermissionError) as e:
-        if required:
-            raise
-        warnings.warn(f"fastsbert: dtype='auto' stays with float32: {e}", stacklevel=4)
+    """Builds the int8 variant when it is missing or stale (:func:`quantize.ensure_guarded`)."""
+    ensure_guarded(model_dir, dtypes.INT8, INT8_RECIPE, lambda: add_int8(model_dir),
+                   required=required)

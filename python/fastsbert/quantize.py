@@ -74,6 +74,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -367,6 +369,109 @@ def _write_config(model_dir: Path, cfg: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class VariantGuard:
+    """What one kind of guarded variant brings to :func:`add_guarded`: how the candidate
+    is built, how it is judged against float32, and how its figures read in a message."""
+
+    recipe: str  # recorded with the variant; another recipe's variant is rebuilt
+    build: Callable[[Path, Path], None]  # (model_dir, candidate path): writes the graph
+    # (model_dir, scratch dir that lists the candidate) -> figures, thresholds and "passed"
+    judge: Callable[[Path, Path], dict]
+    describe: Callable[[dict], str]  # an entry's figures, for messages
+    thresholds: str  # the pass condition, for the refusal
+
+
+def add_guarded(model_dir: Path, dtype: str, guard: VariantGuard, *, force: bool,
+                rebuild: bool) -> dict:
+    """Builds, judges and lists the ``dtype`` variant of ``model_dir`` (see
+    :func:`add_variant`, which also holds for the cross-encoder's int8)."""
+    with _dir_lock(model_dir):
+        entry = read_variants(model_dir).get(dtype)
+        if entry is not None and entry.get("recipe") != guard.recipe:
+            # An older recipe's variant: rebuilt, and a user's earlier force still holds.
+            force, entry = force or bool(entry.get("forced")), None
+        if entry is not None and not rebuild and (entry.get("file") or not force):
+            if not entry.get("file"):
+                raise GuardError(f"{model_dir}: the {dtype} variant was refused earlier "
+                                 f"({guard.describe(entry)}); pass force=True to build and "
+                                 "keep it anyway")
+            return entry
+        entry = _build_guarded(model_dir, dtype, guard, force)
+    if not entry["passed"] and not force:
+        raise GuardError(
+            f"refused the {dtype} variant of {model_dir}: {guard.describe(entry)}; "
+            f"the thresholds are {guard.thresholds}. Use float32, or pass force=True "
+            "(--force) to keep it anyway"
+        )
+    return entry
+
+
+def _build_guarded(model_dir: Path, dtype: str, guard: VariantGuard, force: bool) -> dict:
+    import onnxruntime
+
+    file_name = dtypes.VARIANT_FILES[dtype]
+    cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+    # A scratch directory beside the model that looks like it (links to its files) but
+    # lists the candidate, so the engine itself measures the candidate before it is kept.
+    scratch = model_dir / f".{dtype}-tmp-{uuid.uuid4().hex}"
+    scratch.mkdir()
+    try:
+        skip = {CONFIG_FILE, *dtypes.VARIANT_FILES.values()}
+        for f in model_dir.iterdir():
+            if f.is_file() and f.name not in skip and not f.name.startswith("."):
+                os.symlink(f.resolve(), scratch / f.name)
+        candidate = scratch / file_name
+        guard.build(model_dir, candidate)
+        trial = {**cfg, "variants": {dtype: {"file": file_name, "passed": False}}}
+        (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
+        fig = guard.judge(model_dir, scratch)
+        entry = {
+            "file": file_name if (fig["passed"] or force) else None,
+            **fig,
+            "forced": bool(force and not fig["passed"]),
+            "recipe": guard.recipe,
+            "onnxruntime": onnxruntime.__version__,
+        }
+        if entry["file"]:
+            os.replace(candidate, model_dir / file_name)
+        cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
+        cfg.setdefault("variants", {})[dtype] = entry
+        _write_config(model_dir, cfg)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return entry
+
+
+def ensure_guarded(model_dir: Path, dtype: str, recipe: str, add: Callable[[], object], *,
+                   required: bool) -> None:
+    """Calls ``add`` (which builds the ``dtype`` variant) when the variant is not listed
+    yet, or was built by a recipe other than ``recipe`` and the directory is writable (a
+    read-only directory keeps what it has).
+
+    ``required`` (the caller asked for this dtype): failures raise. Otherwise (``auto``)
+    a variant that cannot be built or fails its guard leaves float32 in use."""
+    try:
+        entry = read_variants(model_dir).get(dtype)
+    except (OSError, ValueError):
+        entry = None
+    if entry is not None and entry.get("recipe") != recipe and os.access(model_dir, os.W_OK):
+        entry = None
+    if entry is not None and (entry.get("file") or not required):
+        return  # built (or, for auto, refused) before
+    try:
+        add()  # raises GuardError again for a recorded refusal
+    except GuardError:
+        if required:
+            raise
+    except (ImportError, PermissionError) as e:
+        if required:
+            raise
+        import warnings
+
+        warnings.warn(f"fastsbert: dtype='auto' stays with float32: {e}", stacklevel=5)
+
+
 def add_variant(
     model_dir: str | os.PathLike,
     dtype: str,
@@ -397,104 +502,33 @@ def add_variant(
     if not os.access(model_dir, os.W_OK):
         raise PermissionError(f"cannot add the {dtype} variant to {model_dir}: the directory is "
                               "not writable (export the model to a writable directory)")
-    with _dir_lock(model_dir):
-        entry = read_variants(model_dir).get(dtype)
-        if entry is not None and _stale(dtype, entry):
-            force, entry = force or bool(entry.get("forced")), None
-        if entry is not None and not rebuild:
-            if entry.get("file") or not force:
-                if not entry.get("file"):
-                    raise GuardError(f"{model_dir}: the {dtype} variant was refused earlier "
-                                     f"({format_figures(dtype, entry)}); pass force=True to "
-                                     "build and keep it anyway")
-                return entry
-        return _build_variant(model_dir, dtype, force, min_mean_cosine, min_p1_cosine)
+    return add_guarded(model_dir, dtype, _embedding_guard(dtype, min_mean_cosine, min_p1_cosine),
+                       force=force, rebuild=rebuild)
 
 
-def _build_variant(model_dir: Path, dtype: str, force: bool, min_mean: float,
-                   min_p1: float) -> dict:
-    import onnxruntime
+def _embedding_guard(dtype: str, min_mean: float, min_p1: float) -> VariantGuard:
+    """Embeddings of the calibration texts, float32 against the candidate."""
 
-    file_name = dtypes.VARIANT_FILES[dtype]
-    texts = calibration_texts()
-    cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
-    # A scratch directory beside the model that looks like it (links to its files) but
-    # lists the candidate, so the engine itself measures the candidate before it is kept.
-    scratch = model_dir / f".{dtype}-tmp-{uuid.uuid4().hex}"
-    scratch.mkdir()
-    try:
-        skip = {CONFIG_FILE, *dtypes.VARIANT_FILES.values()}
-        for f in model_dir.iterdir():
-            if f.is_file() and f.name not in skip and not f.name.startswith("."):
-                os.symlink(f.resolve(), scratch / f.name)
-        candidate = scratch / file_name
-        _BUILDERS[dtype](model_dir, candidate, texts)
-        trial = dict(cfg)
-        trial["variants"] = {dtype: {"file": file_name, "passed": False}}
-        (scratch / CONFIG_FILE).write_text(json.dumps(trial), "utf-8")
+    def judge(model_dir: Path, scratch: Path) -> dict:
+        texts = list(calibration_texts())
+        fig = agreement(embed(model_dir, dtypes.FLOAT32, texts), embed(scratch, dtype, texts))
+        return {**fig, "texts": len(texts), "min_mean_cosine": min_mean, "min_p1_cosine": min_p1,
+                "passed": fig["mean_cosine"] >= min_mean and fig["p1_cosine"] >= min_p1}
 
-        reference = embed(model_dir, dtypes.FLOAT32, list(texts))
-        measured = embed(scratch, dtype, list(texts))
-        fig = agreement(reference, measured)
-        passed = fig["mean_cosine"] >= min_mean and fig["p1_cosine"] >= min_p1
-        entry = {
-            "file": file_name if (passed or force) else None,
-            **fig,
-            "texts": len(texts),
-            "min_mean_cosine": min_mean,
-            "min_p1_cosine": min_p1,
-            "passed": passed,
-            "forced": bool(force and not passed),
-            "recipe": _RECIPES[dtype],
-            "onnxruntime": onnxruntime.__version__,
-        }
-        if entry["file"]:
-            os.replace(candidate, model_dir / file_name)
-        cfg = json.loads((model_dir / CONFIG_FILE).read_text("utf-8"))
-        cfg.setdefault("variants", {})[dtype] = entry
-        _write_config(model_dir, cfg)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if not passed and not force:
-        raise GuardError(
-            f"refused the {dtype} variant of {model_dir}: {format_figures(dtype, entry)}; "
-            f"the thresholds are mean >= {min_mean} and p1 >= {min_p1}. Use float32, or pass "
-            "force=True (--force) to keep it anyway"
-        )
-    return entry
-
-
-def _stale(dtype: str, entry: dict) -> bool:
-    """A variant built by a recipe other than this fastsbert's."""
-    return entry.get("recipe") != _RECIPES[dtype]
+    return VariantGuard(
+        recipe=_RECIPES[dtype],
+        build=lambda model_dir, out: _BUILDERS[dtype](model_dir, out, calibration_texts()),
+        judge=judge,
+        describe=lambda entry: format_figures(dtype, entry),
+        thresholds=f"mean >= {min_mean} and p1 >= {min_p1}",
+    )
 
 
 def ensure_variant(model_dir: Path, dtype: str, *, required: bool) -> None:
-    """Creates the ``dtype`` variant of ``model_dir`` when it is not listed yet, or was
-    built by another recipe and the directory is writable (a read-only directory keeps
-    what it has).
-
-    ``required`` (the caller asked for this dtype): failures raise. Otherwise (``auto``)
-    a variant that cannot be built or fails its guard leaves float32 in use."""
-    try:
-        entry = read_variants(model_dir).get(dtype)
-    except (OSError, ValueError):
-        entry = None
-    if entry is not None and _stale(dtype, entry) and os.access(model_dir, os.W_OK):
-        entry = None
-    if entry is not None and (entry.get("file") or not required):
-        return  # built (or, for auto, refused) before
-    try:
-        add_variant(model_dir, dtype)  # raises GuardError again for a recorded refusal
-    except GuardError:
-        if required:
-            raise
-    except (ImportError, PermissionError) as e:
-        if required:
-            raise
-        import warnings
-
-        warnings.warn(f"fastsbert: dtype='auto' stays with float32: {e}", stacklevel=4)
+    """Creates the ``dtype`` variant of ``model_dir`` when it is missing or stale
+    (:func:`ensure_guarded`)."""
+    ensure_guarded(model_dir, dtype, _RECIPES[dtype], lambda: add_variant(model_dir, dtype),
+                   required=required)
 
 
 def export_variant(model_dir: Path, dtype: str, *, force: bool = False) -> dict | None:
