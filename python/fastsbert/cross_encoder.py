@@ -11,7 +11,8 @@ another activation (or none) without a second graph.
 Results equal sentence-transformers' ``CrossEncoder.predict`` and ``rank``: the pair is
 tokenized with the tokenizer's pair template and cut to ``max_length`` tokens longest
 first; the activation is the saved ``activation_fn``, else sigmoid for one label and
-identity otherwise.
+identity otherwise. A prompt (the model's saved ones, the caller's, or the default one) is
+put before the first text of each pair, as sentence-transformers does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from . import _core, dtypes
 from ._checks import check_int, check_str_items, check_threads
 from ._runtime import onnxruntime_library
 from .export_format import read_config
+from .prompts import merge_prompts, pick_prompt
+from .st_config import saved_prompts
 
 
 def _pairs(pairs: object) -> tuple[list, list, bool]:
@@ -69,6 +72,18 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def _source_prompts(config: dict) -> tuple[dict[str, str], str | None]:
+    """The prompts saved with the model an export was made from, where that model is still
+    on this machine (exports made before fastsbert.json kept them)."""
+    source = config.get("source")
+    try:
+        if source and Path(source).is_dir():
+            return saved_prompts(Path(source))
+    except (OSError, ValueError):
+        pass
+    return {}, None
+
+
 class CrossEncoder:
     """A loaded cross-encoder (reranker).
 
@@ -86,6 +101,10 @@ class CrossEncoder:
             model's, as sentence-transformers reads it); at most the exported limit.
         device: "cpu", "cuda" or "cuda:N" (CUDA needs onnxruntime-gpu).
         revision, token, cache_folder: for a Hub id, as :class:`fastsbert.Encoder`.
+        prompts: prompt name -> text, added to (and overriding) the prompts the model
+            saved; a prompt goes before the first text of each pair.
+        default_prompt_name: the prompt used when a call names none (default: the
+            model's saved default, usually none).
     """
 
     def __init__(
@@ -99,6 +118,8 @@ class CrossEncoder:
         revision: str | None = None,
         token: str | bool | None = None,
         cache_folder: str | os.PathLike | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
     ) -> None:
         if not isinstance(device, str):
             raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', got {device!r}")
@@ -122,6 +143,13 @@ class CrossEncoder:
             raise ValueError(f"{self.model_dir}: the native tokenizer cannot read its "
                              f"tokenizer.json ({self._core.tokenizer_unavailable_reason})")
         self.device = device
+        saved, saved_default = config.get("prompts"), config.get("default_prompt_name")
+        if saved is None:  # exported before fastsbert kept the prompts: the source has them
+            saved, saved_default = _source_prompts(config)
+        self.prompts: dict[str, str]
+        self.default_prompt_name: str | None
+        self.prompts, self.default_prompt_name = merge_prompts(
+            saved, saved_default, prompts, default_prompt_name)
         self.num_labels: int = int(config["num_labels"])
         self.activation: str = str(config.get("activation") or "")
         limit = self._core.max_seq_length
@@ -138,10 +166,26 @@ class CrossEncoder:
         """The precision that runs: "float32" or "int8" (never "auto")."""
         return self._core.dtype
 
-    def tokenize(self, pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Token ids of the pairs as the model sees them, in CSR form: (ids int64 (total,),
-        type_ids int64 (total,), offsets int64 (n + 1,)), each cut to max_length."""
-        first, second, _ = _pairs(pairs)
+    def resolve_prompt(self, prompt: str | None = None, prompt_name: str | None = None) -> str:
+        """The prompt put before the first text of each pair: ``prompt`` as given (even
+        ""), else the one named ``prompt_name``, else the default prompt, else none."""
+        return pick_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+
+    def _prompted(self, pairs, prompt: str | None, prompt_name: str | None):
+        first, second, single = _pairs(pairs)
+        check_str_items(first)
+        check_str_items(second)
+        text = pick_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        if text:
+            first = [text + t for t in first]
+        return first, second, single
+
+    def tokenize(self, pairs, *, prompt_name: str | None = None,
+                 prompt: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token ids of the pairs as the model sees them (prompt included), in CSR form:
+        (ids int64 (total,), type_ids int64 (total,), offsets int64 (n + 1,)), each cut to
+        max_length."""
+        first, second, _ = self._prompted(pairs, prompt, prompt_name)
         return self._core.tokenize_pairs(first, second, max_length=self.max_length)
 
     def score_tokens(self, ids: np.ndarray, type_ids: np.ndarray, offsets: np.ndarray,
@@ -180,20 +224,22 @@ class CrossEncoder:
         activation_fn: Callable | None = None,
         apply_softmax: bool = False,
         show_progress_bar: bool = False,
+        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
     ) -> np.ndarray:
         """Scores of ``pairs`` (a list of (str, str), or one pair).
 
         Returns float32 (n,) for a one-label model and (n, L) otherwise; a float (or (L,))
         for one pair. ``activation_fn`` replaces the model's activation (a NumPy function
         or a torch module such as ``torch.nn.Identity()``); ``apply_softmax`` then applies
-        softmax over the labels of a multi-label model.
+        softmax over the labels of a multi-label model. ``prompt`` or ``prompt_name`` picks
+        the prompt put before each pair's first text (see :meth:`resolve_prompt`).
         """
-        first, second, single = _pairs(pairs)
         batch_size = check_int(batch_size, "batch_size")
         if activation_fn is not None and not callable(activation_fn):
             raise TypeError(f"activation_fn must be callable, got {activation_fn!r}")
-        check_str_items(first)
-        check_str_items(second)
+        first, second, single = self._prompted(pairs, prompt, prompt_name)
         labels = self.num_labels
         if not first:
             return np.zeros((0,) if labels == 1 else (0, labels), np.float32)
@@ -217,11 +263,14 @@ class CrossEncoder:
         batch_size: int = 32,
         activation_fn: Callable | None = None,
         show_progress_bar: bool = False,
+        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
     ) -> list[dict]:
         """``documents`` ordered by their score against ``query``, best first:
         ``[{"corpus_id": i, "score": s[, "text": documents[i]]}, ...]`` (the first
-        ``top_k`` when given), as sentence-transformers' ``CrossEncoder.rank``. Needs a
-        one-label model."""
+        ``top_k`` when given), as sentence-transformers' ``CrossEncoder.rank``; the prompt
+        goes before ``query``. Needs a one-label model."""
         if self.num_labels != 1:
             raise ValueError(f"rank() needs a model with one label; this one has "
                              f"{self.num_labels} (use predict() on the pairs)")
@@ -233,7 +282,8 @@ class CrossEncoder:
         if top_k is not None:
             top_k = check_int(top_k, "top_k", minimum=0)
         scores = self.predict([(query, d) for d in documents], batch_size=batch_size,
-                              activation_fn=activation_fn, show_progress_bar=show_progress_bar)
+                              activation_fn=activation_fn, show_progress_bar=show_progress_bar,
+                              prompt_name=prompt_name, prompt=prompt)
         # Stable, like Python's sorted: equal scores keep document order.
         order = np.argsort(-scores, kind="stable")
         if top_k is not None:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .export_format import CONFIG_NAME, CROSS_ENCODER_KIND, FORMAT_VERSION
+from .st_config import MODEL_CONFIG_NAME, saved_prompts
 
 KIND = CROSS_ENCODER_KIND
 OUTPUT_NAME = "scores"
@@ -112,7 +113,12 @@ def max_seq_length(src: Path, model_max_length: int | float | None, capacity: in
 def write_config(out: Path, *, num_labels: int, activation: str, max_seq_length: int,
                  pad_token_id: int, inputs: list[str], architecture: str, source: Path,
                  max_positions: int | None) -> dict:
-    """Writes ``out/fastsbert.json`` of a cross-encoder and returns what it holds."""
+    """Writes ``out/fastsbert.json`` of a cross-encoder and returns what it holds, with the
+    prompts ``source`` saved (sentence-transformers prepends them to each pair's first text)."""
+    prompts, default_prompt_name = saved_prompts(source)
+    if default_prompt_name is not None and default_prompt_name not in prompts:
+        raise ValueError(f"{Path(source) / MODEL_CONFIG_NAME}: default_prompt_name "
+                         f"{default_prompt_name!r} is not one of the prompts {sorted(prompts)}")
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
@@ -127,6 +133,8 @@ def write_config(out: Path, *, num_labels: int, activation: str, max_seq_length:
         "output": OUTPUT_NAME,
         "architecture": str(architecture),
         "source": str(source),
+        "prompts": prompts,
+        "default_prompt_name": default_prompt_name,
     }
     if max_positions is not None:
         meta["max_positions"] = int(max_positions)

@@ -24,6 +24,7 @@ from .long_text import (
 )
 from .export_format import read_config
 from .prepare import prepare_model
+from .prompts import merge_prompts, pick_prompt
 
 _WARNED: set[str] = set()  # fallback reasons already reported
 _NO_LIMIT = 2**62  # a max_length no text reaches: tokenize without truncation
@@ -100,17 +101,12 @@ class Encoder:
         """The model's prompts (as sentence-transformers saved them) merged under the
         caller's, and the default prompt name checked against them."""
         config = read_config(self.model_dir)
-        saved = config.get("prompts") or {}
-        if prompts is not None and (not isinstance(prompts, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in prompts.items())):
-            raise TypeError("prompts must be a dict of prompt name (str) -> prompt text (str)")
-        self.prompts: dict[str, str] = {"query": "", "document": "", **saved, **(prompts or {})}
-        if default_prompt_name is None:
-            default_prompt_name = config.get("default_prompt_name")
-        if default_prompt_name is not None and default_prompt_name not in self.prompts:
-            raise ValueError(f"default_prompt_name {default_prompt_name!r} is not one of the "
-                             f"prompts {sorted(self.prompts)}")
-        self.default_prompt_name: str | None = default_prompt_name
+        # sentence-transformers offers "query" and "document" on every embedding model.
+        saved = {"query": "", "document": "", **(config.get("prompts") or {})}
+        self.prompts: dict[str, str]
+        self.default_prompt_name: str | None
+        self.prompts, self.default_prompt_name = merge_prompts(
+            saved, config.get("default_prompt_name"), prompts, default_prompt_name)
         # A model whose pooling leaves the prompt's tokens out (include_prompt=false): its
         # graph takes their count as the input "prompt_length". An export made before that
         # input existed pools every token, so a prompt would change its vectors where
@@ -132,20 +128,7 @@ class Encoder:
         """The prompt ``encode`` puts before each text: ``prompt`` as given, else the one
         named ``prompt_name``, else the default prompt, else none (sentence-transformers'
         rule; ``prompt`` wins when both are given)."""
-        if prompt is not None:
-            if not isinstance(prompt, str):
-                raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-            if prompt_name is not None:
-                warnings.warn("both prompt and prompt_name given: prompt_name is ignored",
-                              stacklevel=3)
-        elif prompt_name is not None:
-            if prompt_name not in self.prompts:
-                raise ValueError(f"prompt_name {prompt_name!r} is not one of the model's "
-                                 f"prompts {sorted(self.prompts)}")
-            prompt = self.prompts[prompt_name]
-        elif self.default_prompt_name is not None:
-            prompt = self.prompts[self.default_prompt_name]
-        prompt = prompt or ""
+        prompt = pick_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         if prompt and not self._pools_prompt and not self._takes_prompt_length:
             raise ValueError(
                 f"{self.model_dir}: this model's pooling leaves prompt tokens out "

@@ -112,6 +112,23 @@ def read_json_object(path: Path, what: str) -> dict:
     return value
 
 
+def saved_prompts(src: Path) -> tuple[dict[str, str], str | None]:
+    """The prompts and default prompt name saved in ``src/config_sentence_transformers.json``
+    ({} and None when there is no such file). ValueError naming the file when they are
+    malformed."""
+    file = Path(src) / MODEL_CONFIG_NAME
+    if not file.is_file():
+        return {}, None
+    settings = read_json_object(file, "sentence-transformers model config")
+    prompts = settings.get("prompts") or {}
+    if not isinstance(prompts, dict):
+        raise ValueError(f"{file}: prompts must be an object of name -> text")
+    default = settings.get("default_prompt_name")
+    if default is not None and not isinstance(default, str):
+        raise ValueError(f"{file}: default_prompt_name must be a string, got {default!r}")
+    return {str(k): str(v) for k, v in prompts.items()}, default
+
+
 def _module_entries(root: Path) -> list[tuple[str, Path]]:
     """(class name, folder) of each entry of modules.json, in order."""
     file = root / MODULES_NAME
@@ -207,16 +224,12 @@ def read_st_directory(root: Path) -> StDirectory:
         raise unsupported(f"{transformer_dir}: Transformer task {task!r} is not "
                                     "supported, only 'feature-extraction'")
     seq = transformer_cfg.get("max_seq_length")
-    settings = (read_json_object(root / MODEL_CONFIG_NAME, "sentence-transformers model config")
-                if (root / MODEL_CONFIG_NAME).is_file() else {})
-    prompts = settings.get("prompts") or {}
-    if not isinstance(prompts, dict):
-        raise ValueError(f"{root / MODEL_CONFIG_NAME}: prompts must be an object of name -> text")
+    prompts, default_prompt_name = saved_prompts(root)
     return StDirectory(
         root=root,
         max_seq_length=int(seq) if seq is not None else None,
         do_lower_case=bool(transformer_cfg.get("do_lower_case", False)),
         heads=heads,
-        prompts={**DEFAULT_PROMPTS, **{str(k): str(v) for k, v in prompts.items()}},
-        default_prompt_name=settings.get("default_prompt_name"),
+        prompts={**DEFAULT_PROMPTS, **prompts},
+        default_prompt_name=default_prompt_name,
     )

@@ -45,7 +45,7 @@ def minilm_ce(tmp_path_factory, minilm_dir):
     return out
 
 
-def _tiny_ce(root, arch: str, num_labels: int, activation=None):
+def _tiny_ce(root, arch: str, num_labels: int, activation=None, **st_kwargs):
     import transformers
     import tiny_models
 
@@ -67,9 +67,9 @@ def _tiny_ce(root, arch: str, num_labels: int, activation=None):
     hf = root / f"{arch}-{num_labels}-hf"
     model.save_pretrained(hf)
     tok.save_pretrained(hf)
-    out = root / f"{arch}-{num_labels}"
+    out = root / f"{arch}-{num_labels}{'-prompts' if st_kwargs.get('prompts') else ''}"
     kw = {} if activation is None else {"activation_fn": activation}
-    _st(hf, max_length=40, **kw).save(str(out))
+    _st(hf, max_length=40, **kw, **st_kwargs).save(str(out))
     return out
 
 
@@ -135,6 +135,55 @@ def test_saved_activation_is_fused(tiny_root, pairs):
     ours = fastsbert.CrossEncoder(path)
     assert ours.activation.endswith("Tanh")
     np.testing.assert_allclose(ours.predict(pairs), ref_model.predict(pairs), atol=ATOL, rtol=0)
+
+
+PROMPTS = {"search": "Represent this query for ranking: ", "short": "q: "}
+
+
+def test_prompts_match(tiny_root, pairs):
+    """The prompts saved with the model, the caller's, and the default one, each put before
+    the first text of every pair as sentence-transformers does."""
+    path = _tiny_ce(tiny_root, "bert", 1, prompts=PROMPTS, default_prompt_name="search")
+    ref_model = _st(path)
+    ours = fastsbert.CrossEncoder(path)
+    assert ours.prompts == ref_model.prompts == PROMPTS
+    assert ours.default_prompt_name == ref_model.default_prompt_name == "search"
+    pairs = pairs[:30]
+    no_prompt = ours.predict(pairs, prompt="")
+    for kw in ({}, {"prompt": ""}, {"prompt_name": "short"}, {"prompt": "Query: "}):
+        want = ref_model.predict(pairs, **kw)
+        got = ours.predict(pairs, **kw)
+        np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+        if kw.get("prompt") != "":
+            assert np.abs(got - no_prompt).max() > 1e-4, kw  # the prompt changed the scores
+    query, docs = pairs[0][0], [p[1] for p in pairs]
+    ref_rank = ref_model.rank(query, docs, prompt_name="short")
+    got_rank = ours.rank(query, docs, prompt_name="short")
+    assert [r["corpus_id"] for r in got_rank] == [r["corpus_id"] for r in ref_rank]
+    np.testing.assert_allclose([r["score"] for r in got_rank], [r["score"] for r in ref_rank],
+                               atol=ATOL)
+    # The tokens the model sees hold the prompt.
+    ids, _, offsets = ours.tokenize(pairs[:1])
+    plain, _, plain_offsets = ours.tokenize(pairs[:1], prompt="")
+    assert offsets[-1] > plain_offsets[-1]
+
+    # The caller's prompts and default override the saved ones, as in sentence-transformers.
+    mine = {"search": "find: ", "other": "o: "}
+    ref_model = _st(path, prompts=mine, default_prompt_name="other")
+    ours = fastsbert.CrossEncoder(path, prompts=mine, default_prompt_name="other")
+    assert ours.prompts == ref_model.prompts
+    np.testing.assert_allclose(ours.predict(pairs), ref_model.predict(pairs), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(ours.predict(pairs, prompt_name="search"),
+                               ref_model.predict(pairs, prompt_name="search"), atol=ATOL, rtol=0)
+
+    with pytest.raises(ValueError, match="'nope' is not one of the model's prompts"):
+        ours.predict(pairs, prompt_name="nope")
+    with pytest.raises(ValueError, match="default_prompt_name 'nope'"):
+        fastsbert.CrossEncoder(path, default_prompt_name="nope")
+    with pytest.raises(TypeError, match="prompts must be a dict"):
+        fastsbert.CrossEncoder(path, prompts={"a": 1})
+    with pytest.warns(UserWarning, match="prompt_name is ignored"):
+        ours.predict(pairs[:2], prompt="x", prompt_name="search")
 
 
 def test_int8_guard(tiny_root, tmp_path, pairs):

@@ -52,15 +52,18 @@ def home(tmp_path, monkeypatch) -> Path:
 _BUILT: dict = {}
 
 
-def _ce(root: Path, arch: str, num_labels: int, activation: str | None = None) -> Path:
+def _ce(root: Path, arch: str, num_labels: int, activation: str | None = None,
+        prompt: str | None = None) -> Path:
     """A tiny random cross-encoder saved by sentence-transformers with its torch weights,
-    built once per module (``activation``: a torch.nn class name saved as activation_fn)."""
-    key = (arch, num_labels, activation)
+    built once per module (``activation``: a torch.nn class name saved as activation_fn;
+    ``prompt``: saved as the default prompt)."""
+    key = (arch, num_labels, activation, prompt)
     if key not in _BUILT:
-        folder = root / "-".join(map(str, key))
-        folder.mkdir()
+        folder = root / "-".join(map(str, key[:3])) / ("plain" if prompt is None else "prompt")
+        folder.mkdir(parents=True)
         act = None if activation is None else getattr(torch.nn, activation)()
-        _BUILT[key] = _tiny_ce(folder, arch, num_labels, activation=act)
+        kw = {} if prompt is None else {"prompts": {"rank": prompt}, "default_prompt_name": "rank"}
+        _BUILT[key] = _tiny_ce(folder, arch, num_labels, activation=act, **kw)
     return _BUILT[key]
 
 
@@ -74,11 +77,13 @@ def _assert_nothing_left(home: Path) -> None:
     assert left == [], left
 
 
-@pytest.mark.parametrize(("arch", "num_labels", "activation"), [
-    ("bert", 1, None), ("roberta", 3, None), ("bert", 3, "Softmax"), ("roberta", 1, "Tanh")])
-def test_graft_equals_sentence_transformers_and_the_export(arch, num_labels, activation, root,
-                                                           tmp_path, home, pairs, monkeypatch):
-    full = _ce(root, arch, num_labels, activation)
+@pytest.mark.parametrize(("arch", "num_labels", "activation", "prompt"), [
+    ("bert", 1, None, None), ("roberta", 3, None, None), ("bert", 3, "Softmax", None),
+    ("roberta", 1, "Tanh", "Rank the passage for: ")])
+def test_graft_equals_sentence_transformers_and_the_export(arch, num_labels, activation, prompt,
+                                                           root, tmp_path, home, pairs,
+                                                           monkeypatch):
+    full = _ce(root, arch, num_labels, activation, prompt)
     src = with_classifier_graph(full, tmp_path / "hub-layout",
                                 external_data=arch == "roberta")
     assert not any((src / w).exists() for w in TORCH_WEIGHTS)
@@ -111,6 +116,9 @@ def test_graft_equals_sentence_transformers_and_the_export(arch, num_labels, act
     assert grafted_cfg.pop("source") == str(src.resolve())
     exported_cfg.pop("source")
     assert grafted_cfg == exported_cfg
+    # A saved default prompt is kept (and applied above, as sentence-transformers does).
+    assert grafted_cfg["prompts"] == ({} if prompt is None else {"rank": prompt})
+    assert ours.default_prompt_name == ref_model.default_prompt_name
     assert (json.loads((ours.model_dir / "tokenizer.json").read_text())
             == json.loads((exported / "tokenizer.json").read_text()))
     assert fastsbert.CrossEncoder(src).model_dir == ours.model_dir  # reused

@@ -20,6 +20,7 @@ from test_cross_encoder import _tiny_ce
 from test_serve import ServerProcess
 
 KEY = "sk-test-0123456789abcdef"
+PROMPTS = {"search": "Rank for this query: "}  # saved with the reranker, not the default
 QUERY = "A man is playing a guitar."
 DOCS = ["A man plays the guitar.", "A woman is slicing an onion.", "Someone plays music.",
         "The cat sleeps.", "guitar " * 60]
@@ -27,7 +28,7 @@ DOCS = ["A man plays the guitar.", "A woman is slicing an onion.", "Someone play
 
 @pytest.fixture(scope="module")
 def reranker_dir(tmp_path_factory):
-    path = _tiny_ce(tmp_path_factory.mktemp("serve-ce"), "bert", 1)
+    path = _tiny_ce(tmp_path_factory.mktemp("serve-ce"), "bert", 1, prompts=PROMPTS)
     fastsbert.CrossEncoder(path, threads=1)  # exported once here; the servers share the cache
     return path
 
@@ -112,6 +113,25 @@ def test_cohere_rerank(server, reranker):
     assert [h["document"]["text"] for h in out["results"]] == [DOCS[i] for i in best]
     plain = _post(server, "/v1/rerank", {"query": QUERY, "documents": DOCS}).json()
     assert len(plain["results"]) == len(DOCS) and "document" not in plain["results"][0]
+
+
+def test_rerank_prompt_name(server, reranker):
+    """prompt_name puts the model's prompt before the query, as CrossEncoder.predict does."""
+    pairs = [(QUERY, d) for d in DOCS[:4]]
+    want = reranker.predict(pairs, prompt_name="search")
+    assert np.abs(want - reranker.predict(pairs)).max() > 1e-4  # the prompt matters
+    tei = _post(server, "/rerank", {"query": QUERY, "texts": DOCS[:4], "prompt_name": "search"})
+    assert tei.status_code == 200, tei.text
+    np.testing.assert_allclose([h["score"] for h in sorted(tei.json(), key=lambda h: h["index"])],
+                               want, atol=1e-5)
+    cohere = _post(server, "/v1/rerank", {"query": QUERY, "documents": DOCS[:4],
+                                          "prompt_name": "search"})
+    assert cohere.status_code == 200, cohere.text
+    got = sorted(cohere.json()["results"], key=lambda h: h["index"])
+    np.testing.assert_allclose([h["relevance_score"] for h in got], want, atol=1e-5)
+    for route, field in (("/rerank", "texts"), ("/v1/rerank", "documents")):
+        r = _post(server, route, {"query": QUERY, field: DOCS[:2], "prompt_name": "nope"})
+        assert r.status_code == 422 and "nope" in r.json()["error"]["message"], r.text
 
 
 def test_rerank_errors(server):

@@ -277,24 +277,13 @@ class Server:
                      body: dict) -> tuple[np.ndarray, Tokens]:
         """Checks the limits on ``texts`` (named ``field`` in errors), then embeds them
         after the prompt that ``body["prompt_name"]`` or the model's default names."""
-        cfg = self.config
         try:
             prompt = self.engine.prompt(_optional(body, "prompt_name", str, None))
         except ValueError as e:
             raise _invalid("prompt_name", str(e)) from None
-        if len(texts) > cfg.max_client_batch_size:
-            raise ApiError(413, f"{field} has {len(texts)} items, more than the limit of "
-                                f"{cfg.max_client_batch_size} per request (max_client_batch_size)",
-                           code="too_many_inputs", param=field)
-        chars = list(map(len, texts))
-        longest = max(chars)
-        if longest > cfg.max_input_chars:
-            i = chars.index(longest)
-            raise ApiError(413, f"{field}[{i}] has {longest} characters, more than the limit "
-                                f"of {cfg.max_input_chars} (max_input_chars)",
-                           code="input_too_long", param=f"{field}[{i}]")
+        self._check_limits(texts, field)
         try:
-            if sum(chars) > _TOKENIZE_INLINE_MAX_CHARS:
+            if sum(map(len, texts)) > _TOKENIZE_INLINE_MAX_CHARS:
                 tokens = await asyncio.to_thread(self.engine.tokenize, texts, prompt)
             else:
                 tokens = self.engine.tokenize(texts, prompt)
@@ -325,20 +314,27 @@ class Server:
         longest = max(chars)
         if longest + extra_chars > cfg.max_input_chars:
             i = chars.index(longest)
-            raise ApiError(413, f"{field}[{i}] has {longest + extra_chars} characters (query "
-                                f"included), more than the limit of {cfg.max_input_chars} "
-                                "(max_input_chars)", code="input_too_long", param=f"{field}[{i}]")
+            counted = " (query included)" if extra_chars else ""
+            raise ApiError(413, f"{field}[{i}] has {longest + extra_chars} characters{counted}, "
+                                f"more than the limit of {cfg.max_input_chars} (max_input_chars)",
+                           code="input_too_long", param=f"{field}[{i}]")
 
-    async def _rerank(self, query: str, texts: list[str], field: str,
-                      truncate: bool) -> tuple[np.ndarray, Tokens]:
-        """(n, 2) rows for the (query, text) pairs: the activated score, the raw logit."""
-        self._check_limits(texts, field, extra_chars=len(query))
+    async def _rerank(self, query: str, texts: list[str], field: str, truncate: bool,
+                      body: dict) -> tuple[np.ndarray, Tokens]:
+        """(n, 2) rows for the (query, text) pairs: the activated score, the raw logit. The
+        query follows the prompt that ``body["prompt_name"]`` or the model's default names."""
         reranker = self.reranker
         try:
-            if len(query) * len(texts) + sum(map(len, texts)) > _TOKENIZE_INLINE_MAX_CHARS:
-                tokens = await asyncio.to_thread(reranker.tokenize, query, texts)
+            prompt = reranker.prompt(_optional(body, "prompt_name", str, None))
+        except ValueError as e:
+            raise _invalid("prompt_name", str(e)) from None
+        self._check_limits(texts, field, extra_chars=len(prompt) + len(query))
+        try:
+            chars = (len(prompt) + len(query)) * len(texts) + sum(map(len, texts))
+            if chars > _TOKENIZE_INLINE_MAX_CHARS:
+                tokens = await asyncio.to_thread(reranker.tokenize, query, texts, prompt)
             else:
-                tokens = reranker.tokenize(query, texts)
+                tokens = reranker.tokenize(query, texts, prompt)
         except ValueError as e:
             raise ApiError(422, f"{field}: {e}", code="invalid_text", param=field) from None
         if not truncate and tokens.too_long.any():
@@ -370,7 +366,7 @@ class Server:
         if direction.lower() != "right":
             raise _invalid("truncation_direction",
                            f'truncation_direction must be "right", got {direction!r}')
-        rows, _ = await self._rerank(query, texts, "texts", truncate)
+        rows, _ = await self._rerank(query, texts, "texts", truncate, body)
         scores = rows[:, 1 if raw else 0]
         out = []
         for i in np.argsort(-scores, kind="stable").tolist():
@@ -393,7 +389,7 @@ class Server:
         if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int)
                                   or top_n < 1):
             raise _invalid("top_n", f"top_n must be a positive integer, got {top_n!r}")
-        rows, tokens = await self._rerank(query, documents, "documents", truncate=True)
+        rows, tokens = await self._rerank(query, documents, "documents", True, body)
         scores = rows[:, 0]
         order = np.argsort(-scores, kind="stable")[:top_n]
         results = []

@@ -34,12 +34,18 @@ class Reranker:
         self.dim = 2
         self._workers = _engine_workers(opts.get("threads"), opts.get("device", "cpu"))
 
-    def tokenize(self, query: str, texts: list[str]) -> Tokens:
-        """(query, text) pairs cut to the model's limit, longest first; ``too_long`` marks
-        the pairs that had to be cut (found by tokenizing to the limit plus one token)."""
+    def prompt(self, prompt_name: str | None) -> str:
+        """The text put before the query: the model's prompt ``prompt_name``, else its
+        default prompt (none for most models). ValueError for an unknown name."""
+        return self.model.resolve_prompt(None, prompt_name)
+
+    def tokenize(self, query: str, texts: list[str], prompt: str = "") -> Tokens:
+        """(prompt + query, text) pairs cut to the model's limit, longest first;
+        ``too_long`` marks the pairs that had to be cut (found by tokenizing to the limit
+        plus one token)."""
         limit = self.max_seq_length
         core = self.model._core
-        queries = [query] * len(texts)
+        queries = [prompt + query] * len(texts)
         ids, types, offsets = core.tokenize_pairs(queries, texts, max_length=limit + 1)
         lengths = np.diff(offsets)
         too_long = lengths > limit
