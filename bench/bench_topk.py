@@ -112,6 +112,15 @@ def run_method(method: str, path: str, k: int, threads: int, repeat: int) -> dic
     return {"times": times, "rss_mb": peak_rss_mb(), **extra}
 
 
+def topk_kernel() -> str:
+    """The SIMD level fastsbert's top-k runs here and the one-thread kernel rates it was
+    chosen from (measured in this process, as in every process that runs top-k)."""
+    from fastsbert import similarity as sim
+
+    rates = ", ".join(f"{level} {gflops:.0f}" for level, gflops in sim.simd_rates().items())
+    return sim.simd_level() + (f" (measured GFLOP/s a thread: {rates})" if rates else "")
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from
     the parent across fork + exec, which would charge the parent's peak to every method."""
@@ -191,7 +200,8 @@ def main() -> None:
     print(f"\nAll-pairs top-{args.k}, d={args.dim}, {args.threads} threads "
           f"(median of {args.repeat} at <=10k, 1 run above); {cpu_header()}; NumPy sgemm "
           f"peak {peak:.1f} GFLOP/s on these threads. '% of peak' is work GFLOP/s over it: "
-          "the share of the machine's GEMM rate spent on products the method needs.\n")
+          "the share of the machine's GEMM rate spent on products the method needs. "
+          f"Top-k kernel: {topk_kernel()}.\n")
     print("| n | method | time (s) | vs faiss | GFLOP/s (2n²d/t) | work GFLOP/s | % of peak "
           "| peak RSS (MB) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")

@@ -816,7 +816,13 @@ sequence to that many tokens, special tokens included.)doc")
         py::arg("min_size"), py::arg("threads") = 0,
         "Community detection: (offsets (c + 1,) int64, members int64), largest first.");
   m.def("topk_simd_level", [] { return std::string(fastsbert::simd_level_name(fastsbert::topk_simd_level())); },
-        "The SIMD level top-k runs with now (honours FASTSBERT_SIMD).");
+        "The SIMD level top-k runs with now: FASTSBERT_SIMD, else the fastest measured.");
+  m.def("topk_simd_rates", [] {
+        std::vector<std::pair<std::string, double>> out;
+        for (const auto& r : fastsbert::topk_simd_rates())
+          out.emplace_back(fastsbert::simd_level_name(r.level), r.gflops);
+        return out;
+      }, "(level, GFLOP/s on one thread) of the SIMD kernels the level was chosen from.");
   m.def("topk_simd_levels", [] {
         std::vector<std::string> out;
         for (auto l : fastsbert::topk_supported_simd_levels()) out.emplace_back(fastsbert::simd_level_name(l));

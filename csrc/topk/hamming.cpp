@@ -11,6 +11,7 @@
 #include "common/cpu_features.h"
 #include "common/parallel.h"
 #include "topk/hamming_internal.h"
+#include "topk/topk_driver.h"
 
 namespace fastsbert {
 namespace {
@@ -128,7 +129,7 @@ class Selection {
 }  // namespace
 
 SimdLevel hamming_simd_level() {
-  SimdLevel level = topk_simd_level();
+  SimdLevel level = topk_detail::widest_simd_level();
   const CpuFeatures& f = cpu_features_detected();
   if (level == SimdLevel::avx512 && (!ops_for(SimdLevel::avx512) || !f.avx512_vpopcntdq)) {
     level = SimdLevel::avx2;

@@ -58,7 +58,7 @@ void rescore_candidates(MatrixView queries, MatrixView corpus, const int64_t* ca
     }
   }
   const int threads = thread_count(options.threads);
-  const auto dot_norm = topk_detail::active_ops().dot_norm;
+  const auto dot_norm = topk_detail::widest_ops().dot_norm;
   std::vector<std::vector<Scored>> scratch(parallel_workers(q, threads));
   parallel_for(q, threads, options.cancel, [&](size_t i, size_t worker) {
     const float* query = queries.data + i * dim;

@@ -3,10 +3,12 @@
 // live in topk_<level>.cpp.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 #include "common/cpu_features.h"
@@ -34,9 +36,127 @@ bool level_runs(SimdLevel level) {
   return level == SimdLevel::scalar;
 }
 
+// FASTSBERT_SIMD, when set: std::invalid_argument for a name that is not a level or a level
+// this machine cannot run.
+std::optional<SimdLevel> forced_level() {
+  const char* env = std::getenv("FASTSBERT_SIMD");
+  if (!env || !*env) return std::nullopt;
+  for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
+    if (std::strcmp(env, simd_level_name(l)) == 0) {
+      if (!level_runs(l)) {
+        throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                                    ": this machine or build cannot run that level");
+      }
+      return l;
+    }
+  }
+  throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                              ": expected scalar, avx2 or avx512");
+}
+
+// A narrower level replaces the widest only when it measures this much faster, so that
+// timing noise between two equal kernels never moves the choice.
+constexpr double kNarrowerMargin = 1.08;
+
+struct LevelChoice {
+  std::vector<SimdRate> rates;  // empty when there was nothing to choose
+  SimdLevel level = SimdLevel::scalar;
+};
+
+// Times each SIMD level's tile kernel on one thread: a 96 x 256 tile of dimension 384
+// (a typical sentence vector) whose packed operands stay in L2, as in a real tile. Rounds
+// alternate between the levels and keep each level's fastest round, so a burst of other
+// load hits both or neither. No candidate is ever accepted (thresholds are +inf), which
+// leaves the multiply-adds and the compares a real tile spends nearly all its time on.
+// About 3 ms in all on a current core.
+LevelChoice measure_levels() {
+  LevelChoice out;
+  const std::vector<SimdLevel> supported = topk_supported_simd_levels();
+  out.level = supported.back();
+  std::vector<SimdLevel> simd;
+  for (SimdLevel l : supported)
+    if (l != SimdLevel::scalar) simd.push_back(l);
+  if (simd.size() < 2) return out;
+
+  constexpr size_t kRows = 96, kCols = 256, kDim = 384, kTilesPerRound = 2, kRounds = 5;
+  std::vector<float> src((kRows + kCols) * kDim);
+  uint32_t state = 12345;
+  for (float& v : src) {
+    state = state * 1664525u + 1013904223u;
+    v = static_cast<float>(state >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  }
+  std::vector<float> thr(kRows + kSelectPad, std::numeric_limits<float>::infinity());
+  std::vector<Entry> buf(1);
+  std::vector<uint32_t> size(kRows, 0);
+  Select sel;
+  sel.thr = thr.data();
+  sel.buf = buf.data();
+  sel.size = size.data();
+  sel.cap = 1;
+  sel.owner = size.data();
+  sel.full = [](void* owner, size_t row) { static_cast<uint32_t*>(owner)[row] = 0; };
+
+  struct Candidate {
+    const KernelOps* ops;
+    AlignedFloats a, b;
+    Tile tile;
+    double best = std::numeric_limits<double>::infinity();
+  };
+  std::vector<Candidate> cands;
+  for (SimdLevel l : simd) {
+    const KernelOps* ops = ops_for(l);
+    Candidate c{ops, alloc_floats(ops->packed_a_size(kRows, kDim)),
+                alloc_floats(ops->packed_size(kCols, kDim)), Tile{}};
+    ops->pack_a(src.data(), kRows, kDim, nullptr, c.a.get());
+    ops->pack_b(src.data() + kRows * kDim, kCols, kDim, nullptr, c.b.get());
+    c.tile.a = c.a.get();
+    c.tile.a_rows = kRows;
+    c.tile.b = c.b.get();
+    c.tile.b_cols = kCols;
+    c.tile.d = kDim;
+    c.tile.mode = TileMode::rows;
+    c.tile.rows_sel = &sel;
+    ops->tile(c.tile);  // warm the caches (and, on some CPUs, the wide units' power state)
+    cands.push_back(std::move(c));
+  }
+  using Clock = std::chrono::steady_clock;
+  for (size_t round = 0; round < kRounds; ++round) {
+    for (Candidate& c : cands) {
+      const auto t0 = Clock::now();
+      for (size_t t = 0; t < kTilesPerRound; ++t) c.ops->tile(c.tile);
+      c.best = std::min(c.best, std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+  }
+  constexpr double kFlops = 2.0 * kRows * kCols * kDim * kTilesPerRound;
+  double to_beat = 0.0;
+  for (size_t i = cands.size(); i-- > 0;) {  // widest first
+    const double gflops = kFlops / std::max(cands[i].best, 1e-9) / 1e9;
+    out.rates.insert(out.rates.begin(), SimdRate{simd[i], gflops});
+    if (i + 1 == cands.size()) {
+      to_beat = gflops * kNarrowerMargin;
+    } else if (gflops > to_beat) {
+      out.level = simd[i];
+      to_beat = gflops * kNarrowerMargin;
+    }
+  }
+  return out;
+}
+
+const LevelChoice& measured_choice() {
+  static const LevelChoice choice = measure_levels();
+  return choice;
+}
+
 }  // namespace
 
 const KernelOps& active_ops() { return *ops_for(topk_simd_level()); }
+
+SimdLevel widest_simd_level() {
+  if (auto forced = forced_level()) return *forced;
+  return topk_supported_simd_levels().back();
+}
+
+const KernelOps& widest_ops() { return *ops_for(widest_simd_level()); }
 
 size_t block_cols(const KernelOps& ops, size_t d) {
   size_t c = std::max(kMinBlockCols, kBlockBytes / (std::max<size_t>(d, 1) * sizeof(float)));
@@ -130,21 +250,10 @@ std::vector<SimdLevel> topk_supported_simd_levels() {
 }
 
 SimdLevel topk_simd_level() {
-  const char* env = std::getenv("FASTSBERT_SIMD");
-  if (env && *env) {
-    for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
-      if (std::strcmp(env, simd_level_name(l)) == 0) {
-        if (!level_runs(l)) {
-          throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                                      ": this machine or build cannot run that level");
-        }
-        return l;
-      }
-    }
-    throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                                ": expected scalar, avx2 or avx512");
-  }
-  return topk_supported_simd_levels().back();
+  if (auto forced = forced_level()) return *forced;
+  return measured_choice().level;
 }
+
+std::vector<SimdRate> topk_simd_rates() { return measured_choice().rates; }
 
 }  // namespace fastsbert

@@ -45,8 +45,13 @@ constexpr uint32_t kRangeStage = 32;
 constexpr size_t kRowsPerItem = 256;
 
 // ---------------------------------------------------------------- dispatch (topk_dispatch.cpp)
-// The kernels of the level topk_simd_level() picks.
+// The kernels of the level topk_simd_level() picks (by measured speed).
 const KernelOps& active_ops();
+// FASTSBERT_SIMD, else the widest level this machine runs: for the kernels whose level is
+// not measured (rescoring, whose sums differ by level in the last bit, and Hamming
+// distances), so that their results never hang on a timing.
+SimdLevel widest_simd_level();
+const KernelOps& widest_ops();
 // Columns per packed block for dimension d: a multiple of ops.nr.
 size_t block_cols(const KernelOps& ops, size_t d);
 // Worker threads for a request (0: all available CPUs); throws for negative counts.

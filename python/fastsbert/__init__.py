@@ -21,6 +21,7 @@ from .similarity import (
     semantic_search,
     simd_level,
     simd_levels,
+    simd_rates,
     topk,
 )
 from .streaming import encode_file
@@ -47,6 +48,7 @@ __all__ = [
     "community_detection",
     "simd_level",
     "simd_levels",
+    "simd_rates",
     "cuda_available",
     "__version__",
 ]

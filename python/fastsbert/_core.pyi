@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'rescore', 'static_simd_level', 'static_simd_levels', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels', 'version']
+__all__: list[str] = ['CancelledError', 'CorruptFileError', 'Encoder', 'FastsbertError', 'InvalidArgumentError', 'MissingFileError', 'Tokenizer', 'UnsupportedTokenizerError', 'available_cpus', 'cpu_features', 'cpu_features_detected', 'hamming_search', 'hamming_simd_level', 'int8_is_fast', 'onnxruntime_version', 'rescore', 'static_simd_level', 'static_simd_levels', 'topk', 'topk_communities', 'topk_cuda_available', 'topk_pairs', 'topk_simd_level', 'topk_simd_levels', 'topk_simd_rates', 'version']
 class FastsbertError(RuntimeError):
     """
     Base of fastsbert's native errors; raised as such for runtime failures (ONNX Runtime cannot load or run the model).
@@ -198,11 +198,15 @@ def topk_pairs(embeddings: numpy.ndarray, top_k: typing.SupportsInt | typing.Sup
     """
 def topk_simd_level() -> str:
     """
-    The SIMD level top-k runs with now (honours FASTSBERT_SIMD).
+    The SIMD level top-k runs with now: FASTSBERT_SIMD, else the fastest measured.
     """
 def topk_simd_levels() -> list[str]:
     """
     SIMD levels this build carries and this machine runs.
+    """
+def topk_simd_rates() -> list[tuple[str, float]]:
+    """
+    (level, GFLOP/s on one thread) of the SIMD kernels the level was chosen from.
     """
 def version() -> str:
     """

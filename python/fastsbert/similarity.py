@@ -9,10 +9,10 @@ instance) is accepted through :func:`numpy.asarray`.
 
 Scores are cosine similarities by default (rows are L2-normalised inside the kernel; an
 all-zero row scores 0) or inner products with ``metric="dot"``. Results are exact: each
-row is sorted by descending score, ties broken by the lower index. The native kernel picks
-the best SIMD level of this CPU (see :func:`simd_level`); the environment variable
-``FASTSBERT_SIMD=scalar|avx2|avx512`` forces one, and every level returns bit-identical
-results.
+row is sorted by descending score, ties broken by the lower index. The native kernel runs
+the fastest SIMD level of this CPU (see :func:`simd_level`: the widest, unless a narrower
+one measures faster); the environment variable ``FASTSBERT_SIMD=scalar|avx2|avx512`` forces
+one, and every level returns bit-identical results.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "community_detection",
     "simd_level",
     "simd_levels",
+    "simd_rates",
     "cuda_available",
 ]
 
@@ -240,8 +241,17 @@ def community_detection(
 
 def simd_level() -> str:
     """The SIMD level the top-k kernel runs with now: ``"scalar"``, ``"avx2"`` or
-    ``"avx512"`` (honours ``FASTSBERT_SIMD``)."""
+    ``"avx512"``. ``FASTSBERT_SIMD`` when set; else the widest level this CPU runs, unless
+    a narrower one measured at least 8% faster on the first call (see :func:`simd_rates`).
+    """
     return _core.topk_simd_level()
+
+
+def simd_rates() -> dict[str, float]:
+    """GFLOP/s of each SIMD level's top-k kernel on one thread, measured once per process:
+    the figures :func:`simd_level` chose by. Empty when this CPU runs at most one SIMD
+    level, so there was nothing to choose."""
+    return dict(_core.topk_simd_rates())
 
 
 def simd_levels() -> list[str]:

@@ -179,9 +179,22 @@ def test_thread_counts_agree(rng, threads):
 
 # ---------------------------------------------------------------- SIMD levels
 def test_simd_level_reporting(monkeypatch):
+    monkeypatch.delenv("FASTSBERT_SIMD", raising=False)
     levels = sim.simd_levels()
     assert levels[0] == "scalar" and set(levels) <= {"scalar", "avx2", "avx512"}
-    assert sim.simd_level() == levels[-1]
+    rates = sim.simd_rates()
+    simd = [level for level in levels if level != "scalar"]
+    if len(simd) < 2:
+        assert rates == {} and sim.simd_level() == levels[-1]
+    else:
+        # The widest level unless a narrower one measured at least 8% faster.
+        assert list(rates) == simd and all(r > 0 for r in rates.values())
+        expect, to_beat = simd[-1], rates[simd[-1]] * 1.08
+        for level in reversed(simd[:-1]):
+            if rates[level] > to_beat:
+                expect, to_beat = level, rates[level] * 1.08
+        assert sim.simd_level() == expect
+        assert sim.simd_rates() == rates  # measured once per process
     for level in levels:
         monkeypatch.setenv("FASTSBERT_SIMD", level)
         assert sim.simd_level() == level

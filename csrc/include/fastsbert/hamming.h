@@ -43,8 +43,8 @@ void rescore_candidates(MatrixView queries, MatrixView corpus, const int64_t* ca
                         size_t per_query, size_t k, float* scores, int64_t* indices,
                         const TopkOptions& options = {});
 
-// The level hamming_search runs with now: topk_simd_level() (which honours FASTSBERT_SIMD),
-// lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ.
+// The level hamming_search runs with now: FASTSBERT_SIMD, else the widest level this
+// machine runs, lowered to avx2 when the CPU lacks AVX-512 VPOPCNTDQ.
 SimdLevel hamming_simd_level();
 
 }  // namespace fastsbert

@@ -87,10 +87,21 @@ struct Communities {
 Communities topk_communities(MatrixView x, float threshold, size_t min_size,
                              const TopkOptions& options = {});
 
-// The level a call made now would use: the best one this CPU and OS support, or the one
-// forced by the environment variable FASTSBERT_SIMD (scalar, avx2 or avx512; forcing a level
-// this machine cannot run raises std::invalid_argument).
+// The level a call made now would use: the one forced by the environment variable
+// FASTSBERT_SIMD (scalar, avx2 or avx512; forcing a level this machine cannot run raises
+// std::invalid_argument), else the fastest this CPU runs. The widest level is assumed
+// fastest only until measured: the first call times each level's kernel on one thread
+// (a few ms, once per process) and takes a narrower level only when it is at least 8%
+// faster, as it can be where 512-bit multiply-adds run as two 256-bit halves (AMD Zen 4).
+// Levels return bit-identical results, so the choice changes speed only.
 SimdLevel topk_simd_level();
+// The kernel rates that choice was made from: GFLOP/s on one thread for each SIMD level,
+// narrowest first; empty when this machine runs at most one SIMD level.
+struct SimdRate {
+  SimdLevel level;
+  double gflops;
+};
+std::vector<SimdRate> topk_simd_rates();
 // Levels this binary carries and this machine can run, scalar first.
 std::vector<SimdLevel> topk_supported_simd_levels();
 const char* simd_level_name(SimdLevel level);
