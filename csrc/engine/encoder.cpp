@@ -162,6 +162,11 @@ Encoder::Encoder(const std::string& model_dir, const EncoderOptions& options)
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
   so.SetInterOpNumThreads(1);
   for (const auto& [key, value] : precision.session_config) so.AddConfigEntry(key.c_str(), value.c_str());
+  // ONNX Runtime's per-op profiler on the sessions exactly as they run (bench/profile_ops.py
+  // reads the trace, which ONNX Runtime writes to PREFIX_<time>.json when a session closes).
+  if (const char* prefix = std::getenv("FASTSBERT_ORT_PROFILE"); prefix && *prefix) {
+    so.EnableProfiling(prefix);
+  }
   if (device_id >= 0) {
     if (!rt.has_provider("CUDAExecutionProvider")) {
       throw Error("device='" + options.device +
