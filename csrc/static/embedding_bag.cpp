@@ -1,11 +1,6 @@
 // Which embedding-bag level runs. Compiled for the baseline ISA.
 #include "static/embedding_bag.h"
 
-#include <cstdlib>
-#include <cstring>
-#include <stdexcept>
-#include <string>
-
 #include "common/cpu_features.h"
 
 namespace fastsbert::static_embed {
@@ -28,19 +23,8 @@ std::vector<SimdLevel> embedding_bag_levels() {
 }
 
 SimdLevel embedding_bag_level() {
-  const char* env = std::getenv("FASTSBERT_SIMD");
-  if (env && *env) {
-    for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
-      if (std::strcmp(env, simd_level_name(l)) == 0) {
-        if (!bag_mean_for(l)) {
-          throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                                      ": this machine or build cannot run that level");
-        }
-        return l;
-      }
-    }
-    throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                                ": expected scalar, avx2 or avx512");
+  if (auto forced = forced_simd_level([](SimdLevel l) { return bag_mean_for(l) != nullptr; })) {
+    return *forced;
   }
   return embedding_bag_levels().back();
 }

@@ -36,24 +36,6 @@ bool level_runs(SimdLevel level) {
   return level == SimdLevel::scalar;
 }
 
-// FASTSBERT_SIMD, when set: std::invalid_argument for a name that is not a level or a level
-// this machine cannot run.
-std::optional<SimdLevel> forced_level() {
-  const char* env = std::getenv("FASTSBERT_SIMD");
-  if (!env || !*env) return std::nullopt;
-  for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
-    if (std::strcmp(env, simd_level_name(l)) == 0) {
-      if (!level_runs(l)) {
-        throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                                    ": this machine or build cannot run that level");
-      }
-      return l;
-    }
-  }
-  throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
-                              ": expected scalar, avx2 or avx512");
-}
-
 // A narrower level replaces the widest only when it measures this much faster, so that
 // timing noise between two equal kernels never moves the choice.
 constexpr double kNarrowerMargin = 1.08;
@@ -152,7 +134,7 @@ const LevelChoice& measured_choice() {
 const KernelOps& active_ops() { return *ops_for(topk_simd_level()); }
 
 SimdLevel widest_simd_level() {
-  if (auto forced = forced_level()) return *forced;
+  if (auto forced = forced_simd_level(level_runs)) return *forced;
   return topk_supported_simd_levels().back();
 }
 
@@ -242,6 +224,22 @@ const char* simd_level_name(SimdLevel level) {
   return "unknown";
 }
 
+std::optional<SimdLevel> forced_simd_level(bool (*runs)(SimdLevel)) {
+  const char* env = std::getenv("FASTSBERT_SIMD");
+  if (!env || !*env) return std::nullopt;
+  for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512}) {
+    if (std::strcmp(env, simd_level_name(l)) == 0) {
+      if (!runs(l)) {
+        throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                                    ": this machine or build cannot run that level");
+      }
+      return l;
+    }
+  }
+  throw std::invalid_argument(std::string("FASTSBERT_SIMD=") + env +
+                              ": expected scalar, avx2 or avx512");
+}
+
 std::vector<SimdLevel> topk_supported_simd_levels() {
   std::vector<SimdLevel> out;
   for (SimdLevel l : {SimdLevel::scalar, SimdLevel::avx2, SimdLevel::avx512})
@@ -250,7 +248,7 @@ std::vector<SimdLevel> topk_supported_simd_levels() {
 }
 
 SimdLevel topk_simd_level() {
-  if (auto forced = forced_level()) return *forced;
+  if (auto forced = forced_simd_level(level_runs)) return *forced;
   return measured_choice().level;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,11 @@ std::vector<SimdRate> topk_simd_rates();
 // Levels this binary carries and this machine can run, scalar first.
 std::vector<SimdLevel> topk_supported_simd_levels();
 const char* simd_level_name(SimdLevel level);
+// The level the environment variable FASTSBERT_SIMD forces, or std::nullopt when it is unset
+// or empty; std::invalid_argument when it names no level, or a level `runs` says this
+// machine or build cannot run. Every SIMD dispatcher (top-k, Hamming, static models)
+// reads the variable through this.
+std::optional<SimdLevel> forced_simd_level(bool (*runs)(SimdLevel));
 
 // Whether topk_search can run with device "cuda" (built with CUDA and a device is present).
 bool topk_cuda_available();
