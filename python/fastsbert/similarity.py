@@ -17,6 +17,8 @@ one, and every level returns bit-identical results.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 from typing import Literal
 
@@ -173,10 +175,11 @@ def semantic_search(
         raise TypeError("corpus_embeddings must be an array, got None")
     scores, indices = topk(query_embeddings, corpus_embeddings, top_k, metric, threads=threads,
                            rescore=rescore, rescore_multiplier=rescore_multiplier)
-    return [
-        [{"corpus_id": j, "score": s} for j, s in zip(row_i, row_s)]
-        for row_i, row_s in zip(indices.tolist(), scores.tolist())
-    ]
+    with _gc_paused():
+        return [
+            [{"corpus_id": j, "score": s} for j, s in zip(row_i, row_s)]
+            for row_i, row_s in zip(indices.tolist(), scores.tolist())
+        ]
 
 
 def paraphrase_mining_embeddings(
@@ -209,7 +212,8 @@ def paraphrase_mining_embeddings(
     )  # metric="hamming" is for search (topk) only
     if as_arrays:
         return scores, pairs
-    return [[s, i, j] for s, (i, j) in zip(scores.tolist(), pairs.tolist())]
+    with _gc_paused():
+        return list(map(list, zip(scores.tolist(), pairs[:, 0].tolist(), pairs[:, 1].tolist())))
 
 
 def community_detection(
@@ -236,7 +240,24 @@ def community_detection(
     )
     flat = members.tolist()
     bounds = offsets.tolist()
-    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    with _gc_paused():
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pauses Python's cyclic garbage collector while results are turned into many small
+    lists or dicts: every few hundred allocations would otherwise start a collection that
+    walks all the containers built so far, which made 500,000 mined pairs take 0.45 s to
+    convert instead of 0.05 s. Containers of numbers hold no cycles, so nothing is missed,
+    and the collector runs as before once the result is built."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def simd_level() -> str:

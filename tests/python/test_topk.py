@@ -278,6 +278,7 @@ def test_paraphrase_mining_like_sentence_transformers(rng):
     x = rng.standard_normal((400, 32)).astype(np.float32)
     want = st_util.paraphrase_mining_embeddings(torch.from_numpy(x), top_k=3, max_pairs=500)
     got = sim.paraphrase_mining_embeddings(x, top_k=3, max_pairs=500)
+    assert {tuple(map(type, [p, *p])) for p in got} == {tuple(map(type, [p, *p])) for p in want}
     assert [p[1:] for p in got] == [p[1:] for p in want]
     np.testing.assert_allclose([p[0] for p in got], [p[0] for p in want], atol=TOL)
 
