@@ -316,3 +316,23 @@ def test_concurrent_first_use_exports_once_and_safely(tiny_st_model, tmp_path):
     assert leftovers == []
     emb = fastsbert.Encoder(out).encode(["a test sentence"])
     assert emb.shape[0] == 1 and np.isfinite(emb).all()
+
+
+def test_ort_profile_traces_the_engine_sessions(tmp_path):
+    # FASTSBERT_ORT_PROFILE turns on ONNX Runtime's profiler in the engine (bench/profile_ops.py
+    # reads the trace): each model call is a model_run with the graph's nodes under it.
+    prefix = tmp_path / "trace"
+    code = (
+        "import fastsbert\n"
+        "enc = fastsbert.Encoder(threads=1)\n"
+        "enc.encode(['one short text', 'and a second, longer one'], batch_size=1)\n"
+        "del enc\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env=dict(os.environ, FASTSBERT_ORT_PROFILE=str(prefix)))
+    traces = list(tmp_path.glob("trace*.json"))
+    assert len(traces) == 1
+    events = json.loads(traces[0].read_text())
+    assert sum(e["name"] == "model_run" for e in events) == 2
+    ops = {e["args"]["op_name"] for e in events if e.get("cat") == "Node"}
+    assert {"MatMul", "LayerNormalization"} <= ops
