@@ -122,6 +122,36 @@ void test_levels() {
   unsetenv("FASTSBERT_SIMD");
 }
 
+// Without FASTSBERT_SIMD the level is the measured choice: one of the SIMD levels timed,
+// the widest unless a narrower one was at least 8% faster, the same on every call.
+void test_measured_level() {
+  unsetenv("FASTSBERT_SIMD");
+  const auto levels = fastsbert::topk_supported_simd_levels();
+  const auto rates = fastsbert::topk_simd_rates();
+  const SimdLevel chosen = fastsbert::topk_simd_level();
+  if (rates.size() < 2) {
+    CHECK(chosen == levels.back(), "no choice to make, yet %s runs",
+          fastsbert::simd_level_name(chosen));
+    return;
+  }
+  SimdLevel expect = rates.back().level;
+  double to_beat = rates.back().gflops * 1.08;
+  for (size_t i = rates.size() - 1; i-- > 0;) {
+    CHECK(rates[i].gflops > 0, "rate of %s is %g", fastsbert::simd_level_name(rates[i].level),
+          rates[i].gflops);
+    if (rates[i].gflops > to_beat) {
+      expect = rates[i].level;
+      to_beat = rates[i].gflops * 1.08;
+    }
+  }
+  CHECK(chosen == expect, "chose %s, the rates say %s", fastsbert::simd_level_name(chosen),
+        fastsbert::simd_level_name(expect));
+  CHECK(fastsbert::topk_simd_level() == chosen, "the choice changed between calls");
+  std::printf("measured:");
+  for (const auto& r : rates) std::printf(" %s %.0f GFLOP/s", fastsbert::simd_level_name(r.level), r.gflops);
+  std::printf(" -> %s\n", fastsbert::simd_level_name(chosen));
+}
+
 // Hamming top-k against brute force, (distance, index) order, every level and thread count.
 // Widths cover the one-word vectors, the loops specialised per word count (up to 16
 // words) and the generic loop past them; 1-byte vectors make nearly every row a tie.
@@ -232,6 +262,7 @@ void test_errors() {
 }  // namespace
 
 int main() {
+  test_measured_level();
   test_levels();
   test_hamming();
   test_rescore();
