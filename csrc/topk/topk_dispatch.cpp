@@ -110,17 +110,15 @@ LevelChoice measure_levels() {
     }
   }
   constexpr double kFlops = 2.0 * kRows * kCols * kDim * kTilesPerRound;
-  double to_beat = 0.0;
-  for (size_t i = cands.size(); i-- > 0;) {  // widest first
-    const double gflops = kFlops / std::max(cands[i].best, 1e-9) / 1e9;
-    out.rates.insert(out.rates.begin(), SimdRate{simd[i], gflops});
-    if (i + 1 == cands.size()) {
-      to_beat = gflops * kNarrowerMargin;
-    } else if (gflops > to_beat) {
-      out.level = simd[i];
-      to_beat = gflops * kNarrowerMargin;
-    }
+  for (size_t i = 0; i < cands.size(); ++i) {
+    out.rates.push_back(SimdRate{simd[i], kFlops / std::max(cands[i].best, 1e-9) / 1e9});
   }
+  // The widest level, unless a narrower one beats the current pick by the margin.
+  const SimdRate* pick = &out.rates.back();
+  for (size_t i = out.rates.size() - 1; i-- > 0;) {
+    if (out.rates[i].gflops > pick->gflops * kNarrowerMargin) pick = &out.rates[i];
+  }
+  out.level = pick->level;
   return out;
 }
 
